@@ -1,0 +1,62 @@
+"""Directory objects as Graph v1.0 JSON.
+
+Users return Graph's default property set unless ``$select`` names others;
+members and other directoryObject collections carry ``@odata.type`` on every
+item, which msgraph-sdk needs to pick the User or Group class.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Iterable
+
+from ..clock import iso
+from ..tenant import Group, User
+
+USER_DEFAULT = ("businessPhones", "displayName", "givenName", "jobTitle", "mail", "mobilePhone",
+                "officeLocation", "preferredLanguage", "surname", "userPrincipalName", "id")
+USER_PROPERTIES = frozenset({
+    "id", "userPrincipalName", "displayName", "mail", "otherMails", "givenName", "surname", "jobTitle", "department",
+    "companyName", "employeeId", "officeLocation", "preferredLanguage", "country", "usageLocation", "mailNickname",
+    "mobilePhone", "businessPhones", "userType", "accountEnabled", "createdDateTime", "deletedDateTime",
+})
+GROUP_DEFAULT = ("id", "deletedDateTime", "createdDateTime", "description", "displayName", "groupTypes", "mail",
+                 "mailEnabled", "mailNickname", "securityEnabled")
+GROUP_PROPERTIES = frozenset(GROUP_DEFAULT) | {"deletedDateTime"}
+
+ODATA_TYPE = {User: "#microsoft.graph.user", Group: "#microsoft.graph.group"}
+ENTITY_SET = {User: "users", Group: "groups"}
+
+
+def _value(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return iso(value)
+    if isinstance(value, list):
+        return list(value)
+    return value
+
+
+def _get(obj: User | Group, name: str) -> Any:
+    if name == "deletedDateTime" and isinstance(obj, Group):
+        return None
+    return _value(getattr(obj, name))
+
+
+def properties_of(kind: type) -> frozenset[str]:
+    return USER_PROPERTIES if kind is User else GROUP_PROPERTIES
+
+
+def to_json(obj: User | Group, select: Iterable[str] | None = None, odata_type: bool = False) -> dict[str, Any]:
+    """One object; ``select`` (already validated) limits properties, unknown-to-this-type names are skipped."""
+    kind = type(obj)
+    names = select if select else (USER_DEFAULT if kind is User else GROUP_DEFAULT)
+    allowed = properties_of(kind)
+    out: dict[str, Any] = {}
+    if odata_type:
+        out["@odata.type"] = ODATA_TYPE[kind]
+    for name in names:
+        if name in allowed:
+            out[name] = _get(obj, name)
+    if "id" not in out:
+        out["id"] = obj.id
+    return out

@@ -1,0 +1,86 @@
+"""A bounded, redacted log of the requests a server answered.
+
+Scenarios assert on it ("the LMS called the token endpoint twice"), the control
+API serves it, and users read it to see what a client really sent. Secrets never
+enter it: Authorization headers, client secrets, assertions and tokens are
+replaced before anything is stored.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+from collections import deque
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+REDACTED = "[redacted]"
+_SECRET_FIELDS = re.compile(r"(client_secret|client_assertion|access_token|refresh_token|id_token|password|secret|token)=([^&\s]+)", re.I)
+_BEARER = re.compile(r"(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]+", re.I)
+_JSON_SECRET = re.compile(r'("(?:client_secret|client_assertion|access_token|refresh_token|id_token|password|secretText|secret|token)"\s*:\s*)"[^"]*"', re.I)
+
+
+def redact(text: str) -> str:
+    """Remove credentials from a query string, form body, JSON body or header value."""
+    text = _SECRET_FIELDS.sub(lambda m: f"{m.group(1)}={REDACTED}", text)
+    text = _BEARER.sub(lambda m: f"{m.group(1)} {REDACTED}", text)
+    return _JSON_SECRET.sub(lambda m: f'{m.group(1)}"{REDACTED}"', text)
+
+
+@dataclass
+class LoggedRequest:
+    seq: int
+    time: float
+    surface: str
+    method: str
+    path: str
+    query: str
+    status: int
+    duration_ms: float
+    client_id: str | None = None
+    fault: str | None = None
+    request_body: str | None = None
+    response_body: str | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class RequestLog:
+    def __init__(self, capacity: int = 10_000, keep_bodies: bool = True, body_limit: int = 4096):
+        self._entries: deque[LoggedRequest] = deque(maxlen=capacity)
+        self._lock = threading.Lock()
+        self._seq = 0
+        self.keep_bodies = keep_bodies
+        self.body_limit = body_limit
+
+    def record(self, *, surface: str, method: str, path: str, query: str, status: int, started: float,
+               client_id: str | None = None, fault: str | None = None, request_body: bytes | None = None,
+               response_body: bytes | None = None, headers: dict[str, str] | None = None) -> LoggedRequest:
+        def clip(data: bytes | None) -> str | None:
+            if not self.keep_bodies or not data:
+                return None
+            text = data[: self.body_limit].decode("utf-8", "replace")
+            return redact(text)
+
+        safe_headers = {k: redact(v) for k, v in (headers or {}).items()}
+        with self._lock:
+            self._seq += 1
+            entry = LoggedRequest(self._seq, time.time(), surface, method, path, redact(query), status,
+                                  round((time.perf_counter() - started) * 1000, 3), client_id, fault,
+                                  clip(request_body), clip(response_body), safe_headers)
+            self._entries.append(entry)
+            return entry
+
+    def entries(self, since: int = 0, surface: str | None = None) -> list[LoggedRequest]:
+        with self._lock:
+            items = [e for e in self._entries if e.seq > since]
+        if surface:
+            items = [e for e in items if e.surface == surface]
+        return items
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
