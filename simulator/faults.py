@@ -16,6 +16,7 @@ emulated API.
 
 from __future__ import annotations
 
+import errno
 import fnmatch
 import random
 import re
@@ -248,6 +249,8 @@ def install(app: Any, injector: FaultInjector | None, surface: str, describe: De
     """Hook ``injector`` into a Flask app: faults are decided before the route runs.
 
     The control API (``/_entrasim``) is exempt so a test can always clear faults.
+    A rule that truncates cuts whatever response the request gets: the real one
+    when the rule has no status, the injected error when it has one.
     """
     from flask import Response, g, request
 
@@ -268,13 +271,10 @@ def install(app: Any, injector: FaultInjector | None, surface: str, describe: De
         if rule.latency_ms:
             time.sleep(rule.latency_ms / 1000.0)
         if rule.drop:
-            _drop_connection(request.environ)
-            return Response(b"", status=500)
-        if rule.truncate is not None:
-            return None  # the real response is produced, then cut in after_request
+            return Response(_cut_connection(request, b""), status=500)
         status = action.status
         if status is None:
-            return None  # latency only
+            return None  # latency only, or the real response is cut in after_request
         if rule.body is not None:
             body = rule.body
             if isinstance(body, (dict, list)):
@@ -296,31 +296,50 @@ def install(app: Any, injector: FaultInjector | None, surface: str, describe: De
     @app.after_request
     def _truncate_body(response):  # noqa: ANN001, ANN202 - Flask hook
         rule = g.get("entrasim_fault")
-        if rule is None or rule.truncate is None:
+        if rule is None or rule.truncate is None or rule.drop:
             return response
         data = response.get_data()
         keep = data[: max(0, int(rule.truncate))]
-        environ = request.environ
-
-        def body():
-            yield keep
-            _drop_connection(environ)
-
-        truncated = Response(body(), status=response.status_code, headers=dict(response.headers))
-        truncated.headers["Content-Length"] = str(len(data))
+        truncated = Response(_cut_connection(request, keep), status=response.status_code, headers=response.headers.copy())
+        truncated.headers["Content-Length"] = str(len(data))  # announce the whole body, send only ``keep``
         return truncated
 
 
+def _cut_connection(request: Any, sent: bytes) -> Iterable[bytes]:
+    """A response body that sends ``sent`` (status and headers go with it), then cuts the connection.
+
+    It runs inside the server's write loop, after every Flask hook, so the client
+    has received exactly the headers and ``sent`` when the socket shuts down. The
+    request body is read first: a socket closed with unread input answers with
+    a reset, which could destroy the bytes already sent before the client reads them.
+    """
+    try:
+        request.get_data(cache=True)
+    except Exception:  # noqa: BLE001 - an unreadable body must not stop the fault
+        pass
+    environ = request.environ  # taken now: the body runs after the request context is gone
+
+    def body() -> Iterable[bytes]:
+        if sent:
+            yield sent
+        _drop_connection(environ)
+
+    return body()
+
+
 def _drop_connection(environ: dict) -> None:
-    """Close the client's TCP connection now (werkzeug and gunicorn expose the socket)."""
-    sock = environ.get("werkzeug.socket") or environ.get("gunicorn.socket")
-    if sock is None:
-        raise ConnectionAbortedError("fault: connection dropped")
-    try:
-        sock.shutdown(socket.SHUT_RDWR)
-    except OSError:
-        pass
-    try:
-        sock.close()
-    except OSError:
-        pass
+    """Shut the client's TCP connection down now, then stop the server's write loop.
+
+    Only ``shutdown``, never ``close``: the server still owns the socket and closes
+    it itself (cheroot treats a socket closed under it as fatal for its worker
+    thread, and a freed descriptor could be reused by another connection).
+    The ``BrokenPipeError`` that follows is what every server takes for a client
+    that went away: werkzeug and cheroot end the connection quietly.
+    """
+    sock = environ.get("entrasim.socket") or environ.get("werkzeug.socket") or environ.get("gunicorn.socket")
+    if sock is not None:
+        try:
+            sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+    raise BrokenPipeError(errno.EPIPE, "entrasim fault: connection dropped")

@@ -5,10 +5,11 @@ bound URL is returned (and printed by the CLI), and the optional info file is
 written only once the socket is listening, so a script that waits for the file
 can connect at once.
 
-The server is werkzeug's threaded WSGI server speaking HTTP/1.1 with keep-alive
-(TLS handshakes are paid once per connection, not per request). It keeps all
-state in one process, which a stateful mock needs: a control-API mutation must
-be seen by the next request whatever thread serves it.
+The WSGI server is cheroot (CherryPy's thread-pooled server), chosen by
+measurement (benchmarks/wsgi_servers.py): about twice werkzeug's threaded server
+on the same app, with TLS built in and embeddable in a thread. A stateful mock
+needs all its state in ONE process (a control-API mutation must be seen by the
+next request, whatever thread serves it), which rules out multi-process servers.
 """
 
 from __future__ import annotations
@@ -23,25 +24,37 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
+from cheroot import wsgi
+from cheroot.ssl.builtin import BuiltinSSLAdapter
 
 from .tls import CertPaths
 
-logging.getLogger("werkzeug").setLevel(logging.WARNING)
+logging.getLogger("cheroot").setLevel(logging.CRITICAL)
 
 
-class _KeepAliveHandler(WSGIRequestHandler):
-    protocol_version = "HTTP/1.1"
+class _Gateway(wsgi.Gateway_10):
+    """cheroot's WSGI 1.0 gateway, plus the client socket in ``entrasim.socket``.
 
-    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:  # our own request log records requests
+    Fault injection needs the socket to drop a connection or cut a body short.
+    """
+
+    def get_environ(self) -> dict[str, Any]:
+        env = super().get_environ()
+        env["entrasim.socket"] = self.req.conn.socket
+        return env
+
+
+class _Server(wsgi.Server):
+    def error_log(self, msg: str = "", level: int = 20, traceback: bool = False) -> None:
+        # Dropped connections are expected (fault injection, clients going away); stay quiet.
         return None
 
 
 @dataclass
 class RunningServer:
-    """A started server: its URL, and ``stop()`` to shut it down."""
+    """A bound server: its URL, and ``stop()`` to shut it down."""
 
-    server: BaseWSGIServer
+    server: wsgi.Server
     scheme: str
     host: str
     port: int
@@ -55,11 +68,13 @@ class RunningServer:
             host = "localhost"  # the certificate names localhost; msal needs a hostname-shaped authority
         return f"{self.scheme}://{host}:{self.port}"
 
+    def serve_forever(self) -> None:
+        self.server.serve()
+
     def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        self.server.stop()
         if self.thread is not None:
-            self.thread.join(timeout=5)
+            self.thread.join(timeout=10)
 
     def __enter__(self) -> "RunningServer":
         return self
@@ -68,19 +83,24 @@ class RunningServer:
         self.stop()
 
 
-def bind(app: Callable, host: str = "127.0.0.1", port: int = 0, tls: CertPaths | None = None) -> RunningServer:
-    """Bind and listen (not yet serving)."""
-    ssl_context = tls.ssl_context() if tls is not None else None
-    server = make_server(host, port, app, threaded=True, request_handler=_KeepAliveHandler, ssl_context=ssl_context)
-    server.daemon_threads = True
-    return RunningServer(server=server, scheme="https" if tls else "http", host=host, port=server.server_port)
+def bind(app: Callable, host: str = "127.0.0.1", port: int = 0, tls: CertPaths | None = None,
+         threads: int = 16) -> RunningServer:
+    """Bind and listen (not yet serving). Raises OSError when the address is taken."""
+    server = _Server((host, port), app, numthreads=threads, server_name="entrasim", request_queue_size=128, timeout=30)
+    server.gateway = _Gateway
+    if tls is not None:
+        adapter = BuiltinSSLAdapter(str(tls.server_cert), str(tls.server_key))
+        adapter.context = tls.ssl_context()
+        server.ssl_adapter = adapter
+    server.prepare()
+    bound_port = server.bind_addr[1]
+    return RunningServer(server=server, scheme="https" if tls else "http", host=host, port=bound_port)
 
 
 def start_in_thread(app: Callable, host: str = "127.0.0.1", port: int = 0, tls: CertPaths | None = None) -> RunningServer:
     """Serve ``app`` from a daemon thread; the returned object's ``url`` is ready to use."""
     running = bind(app, host, port, tls)
-    thread = threading.Thread(target=running.server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True,
-                              name=f"entrasim-{running.port}")
+    thread = threading.Thread(target=running.serve_forever, daemon=True, name=f"entrasim-{running.port}")
     thread.start()
     running.thread = thread
     return running
@@ -101,14 +121,13 @@ def write_info_file(path: str | os.PathLike[str], info: dict[str, Any]) -> None:
 def serve_until_interrupted(running: RunningServer, on_stop: Callable[[], None] | None = None) -> None:
     """Serve in the foreground until SIGINT or SIGTERM, then shut down cleanly."""
     def _stop(signum: int, _frame: object) -> None:
-        threading.Thread(target=running.server.shutdown, daemon=True).start()
+        threading.Thread(target=running.server.stop, daemon=True).start()
 
     signal.signal(signal.SIGINT, _stop)
     signal.signal(signal.SIGTERM, _stop)
     try:
-        running.server.serve_forever(poll_interval=0.2)
+        running.serve_forever()
     finally:
-        running.server.server_close()
         if on_stop is not None:
             on_stop()
         print("entrasim: stopped", file=sys.stderr, flush=True)
