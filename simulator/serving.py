@@ -88,6 +88,7 @@ def bind(app: Callable, host: str = "127.0.0.1", port: int = 0, tls: CertPaths |
     """Bind and listen (not yet serving). Raises OSError when the address is taken."""
     server = _Server((host, port), app, numthreads=threads, server_name="entrasim", request_queue_size=128, timeout=30)
     server.gateway = _Gateway
+    server.expiration_interval = 0.05  # the serve loop's tick: stop() returns within it (default 0.5 s)
     if tls is not None:
         adapter = BuiltinSSLAdapter(str(tls.server_cert), str(tls.server_key))
         adapter.context = tls.ssl_context()

@@ -58,7 +58,7 @@ def _render_fault(kind: str, status: int, rule: faultlib.FaultRule):
 def create_app(tenant: Tenant, faults: FaultInjector | None = None, config: GraphConfig | None = None,
                log: RequestLog | None = None) -> Flask:
     """Build the app serving ``tenant``. ``faults`` defaults to an empty injector on the tenant's clock."""
-    from . import api, identity
+    from . import api, batch, delta, identity
 
     config = config or GraphConfig()
     faults = faults if faults is not None else FaultInjector(clock=tenant.clock, seed=tenant.seed)
@@ -95,6 +95,8 @@ def create_app(tenant: Tenant, faults: FaultInjector | None = None, config: Grap
 
     app.register_blueprint(identity.bp)
     app.register_blueprint(api.bp, url_prefix=GRAPH_PREFIX)
+    delta.register(app)
+    batch.register(app)
     if config.control:
         from ..control import make_blueprint
 

@@ -144,6 +144,120 @@ class GeneralException(GraphError):
         super().__init__(message)
 
 
+class InvalidObjectIdentifier(RequestBadRequest):
+    """A path segment that should be an object id (GUID) is not one."""
+
+    def __init__(self, ident: str):
+        super().__init__(f"Invalid object identifier '{ident}'.")
+
+
+class InvalidPageSize(UnsupportedQuery):
+    """``$top`` outside 1..max (or not a number)."""
+
+    def __init__(self, value: str, maximum: int):
+        super().__init__(f"Invalid page size specified: '{value}'. Must be between 1 and {maximum} inclusive.")
+
+
+class SkipNotSupported(RequestBadRequest):
+    """Directory collections page with ``$skiptoken`` only."""
+
+    def __init__(self):
+        super().__init__("'$skip' is not supported by the service.")
+
+
+class CountNotSupported(RequestBadRequest):
+    """The ``/$count`` segment without ``ConsistencyLevel: eventual``."""
+
+    def __init__(self):
+        super().__init__("$count is not currently supported.")
+
+
+class ExpiredPageToken(GraphError):
+    """A ``$skiptoken`` the service no longer (or never did) hold a cursor for."""
+
+    status = 400
+    code = "Directory_ExpiredPageToken"
+
+    def __init__(self):
+        super().__init__("The specified page token value has expired and can no longer be included in your request.")
+
+
+class ExpandWithAdvancedQuery(UnsupportedQuery):
+    """``$expand`` on a directory collection together with advanced query parameters."""
+
+    def __init__(self):
+        super().__init__("The query option '$expand' is not supported with advanced query parameters "
+                         "($count, $search, ConsistencyLevel: eventual).")
+
+
+class UnsupportedCast(UnsupportedQuery):
+    """A type-cast segment naming a directory type the relationship cannot hold."""
+
+    def __init__(self, type_name: str, relationship: str):
+        super().__init__(f"The type cast '{type_name}' is not supported on the '{relationship}' relationship.")
+
+
+class PropertyNotFound(BadRequest):
+    """``$select`` naming a property the type does not have (used where odata.py's entity sets do not apply)."""
+
+    def __init__(self, name: str, type_name: str):
+        super().__init__(f"Parsing OData Select and Expand failed: Could not find a property named '{name}' "
+                         f"on type '{type_name}'.")
+
+
+class InvalidDeltaToken(RequestBadRequest):
+    """A ``$deltatoken`` or ``$skiptoken`` of a delta query that is garbled, tampered with or not for this resource."""
+
+    def __init__(self, parameter: str):
+        super().__init__(f"The value of the {parameter} query parameter is not valid: it is malformed or was not "
+                         "issued for this resource. Restart change tracking with an initial delta query.")
+
+
+class SyncStateNotFound(GraphError):
+    """A delta token older than the 7 days directory objects keep sync state for (forced resync).
+
+    Graph documents both an expired-token error (``syncStateNotFound``) and a resync
+    answer (410 Gone with a ``Location`` pointing at a fresh initial query); the
+    simulator answers both at once: 410, that code, and the Location header.
+    """
+
+    status = 410
+    code = "syncStateNotFound"
+
+    def __init__(self, location: str):
+        super().__init__("The sync state of the delta token has expired or cannot be found. Restart change tracking "
+                         "with the initial delta query in the Location header.", headers={"Location": location})
+
+
+class DeltaQueryOptionNotSupported(UnsupportedQuery):
+    """A query option delta queries on users and groups refuse ($top, $orderby, $search, $count, most $expand)."""
+
+    def __init__(self, option: str, resource: str):
+        super().__init__(f"Unsupported Query. The query option '{option}' is not supported by {resource}/delta.")
+
+
+class InvalidBatchRequest(BadRequest):
+    """A ``$batch`` body that is not JSON, has no ``requests`` array, or has a malformed request in it."""
+
+
+class BatchTooLarge(BadRequest):
+    """More than 20 requests in one ``$batch``."""
+
+    def __init__(self, count: int, maximum: int = 20):
+        super().__init__(f"Number of requests in batch ({count}) exceeds the maximum allowed ({maximum}).")
+
+
+class FailedDependency(GraphError):
+    """The body of a batched request whose ``dependsOn`` request failed."""
+
+    status = 424
+    code = "FailedDependency"
+
+    def __init__(self, request_id: str, failed: list[str]):
+        super().__init__(f"Request '{request_id}' was not executed because the request(s) it depends on failed: "
+                         f"{', '.join(repr(f) for f in failed)}.")
+
+
 def request_ids() -> tuple[str, str]:
     """(request-id, client-request-id) for the current request, created once and reused by headers and bodies."""
     from flask import g
