@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import errno
 import fnmatch
+import json
+import math
 import random
 import re
 import socket
@@ -37,6 +39,77 @@ _DEFAULT_STATUS = {"throttled": 429, "unavailable": 503, "gateway_timeout": 504,
 
 class FaultRuleError(ValueError):
     """A rule that cannot work as written (unknown key, bad pattern, impossible trigger)."""
+
+#: Upper bound on an injected delay: long enough to outlast any client timeout, short enough not to wedge a worker.
+MAX_LATENCY_MS = 600_000
+_HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
+_METHOD = re.compile(r"^[A-Za-z]+$")
+
+
+def short_repr(value: Any) -> str:
+    """A value as an error message quotes it: JSON, strings in quotes, at most 60 characters."""
+    text = json.dumps(value) if not isinstance(value, str) else f"'{value}'"
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def is_whole_number(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def is_number(value: Any) -> bool:
+    return (isinstance(value, (int, float)) and not isinstance(value, bool)) and math.isfinite(value)
+
+
+_RULE_TYPES: dict[str, tuple[str, bool]] = {
+    # key: (type, None allowed)
+    "surface": ("str", True), "method": ("str", True), "path": ("str", True), "client_id": ("str", True),
+    "tenant": ("str", True), "after": ("str", True), "before": ("str", True), "content_type": ("str", True),
+    "id": ("str", False), "kind": ("str", False),
+    "nth": ("int", True), "first": ("int", True), "every": ("int", True), "status": ("int", True),
+    "retry_after": ("int", True), "truncate": ("int", True), "latency_ms": ("int", False), "seed": ("int", False),
+    "probability": ("number", True), "drop": ("bool", False), "headers": ("headers", False),
+}
+
+
+def check_rule_values(rule: dict[str, Any]) -> None:
+    """What ``FaultRule`` assumes of its values, checked before it is built: a rule from JSON or YAML can hold anything."""
+    for key, value in rule.items():
+        if key not in _RULE_TYPES:
+            continue  # unknown keys are named by FaultInjector.add
+        expected, nullable = _RULE_TYPES[key]
+        if value is None:
+            if nullable:
+                continue
+            raise FaultRuleError(f"'{key}' must not be null")
+        if expected == "str" and not isinstance(value, str):
+            raise FaultRuleError(f"'{key}' must be a string, got {short_repr(value)}")
+        if expected == "int" and not is_whole_number(value):
+            raise FaultRuleError(f"'{key}' must be a whole number, got {short_repr(value)}")
+        if expected == "number" and not is_number(value):
+            raise FaultRuleError(f"'{key}' must be a number, got {short_repr(value)}")
+        if expected == "bool" and not isinstance(value, bool):
+            raise FaultRuleError(f"'{key}' must be true or false, got {short_repr(value)}")
+        if expected == "headers":
+            if not isinstance(value, dict):
+                raise FaultRuleError(f"'headers' must be an object of header names to strings, got {short_repr(value)}")
+            for name, text in value.items():
+                if not _HEADER_NAME.match(name):
+                    raise FaultRuleError(f"'headers' has an invalid header name {short_repr(name)}")
+                if not isinstance(text, str) or "\r" in text or "\n" in text:
+                    raise FaultRuleError(f"'headers.{name}' must be a one-line string, got {short_repr(text)}")
+    for key in ("retry_after", "truncate", "latency_ms"):
+        value = rule.get(key)
+        if value is not None and value < 0:
+            raise FaultRuleError(f"'{key}' must be at least 0, got {value}")
+    if (rule.get("latency_ms") or 0) > MAX_LATENCY_MS:
+        raise FaultRuleError(f"'latency_ms' must be at most {MAX_LATENCY_MS}, got {rule['latency_ms']}")
+    if rule.get("status") is not None and not 200 <= rule["status"] <= 599:
+        raise FaultRuleError(f"'status' must be between 200 and 599, got {rule['status']}")
+    if rule.get("method") is not None and not _METHOD.match(rule["method"]):
+        raise FaultRuleError(f"'method' must be an HTTP method name, got {short_repr(rule['method'])}")
+    content_type = rule.get("content_type")
+    if content_type is not None and ("\r" in content_type or "\n" in content_type):
+        raise FaultRuleError("'content_type' must be one line")
 
 
 @dataclass
@@ -185,6 +258,7 @@ class FaultInjector:
             unknown = set(rule) - known
             if unknown:
                 raise FaultRuleError(f"unknown fault rule key(s): {', '.join(sorted(unknown))}; known: {', '.join(sorted(known))}")
+            check_rule_values(rule)
             rule = FaultRule(**{"seed": self.seed, **rule})
         with self._lock:
             self._counter += 1

@@ -85,8 +85,9 @@ def create_app(tenant: Tenant, faults: FaultInjector | None = None, config: Grap
         body = None
         if config.log_bodies and not response.is_streamed:
             body = response.get_data()
+        dropped = fault is not None and fault.drop
         log.record(surface=info.surface, method=request.method, path=request.path,
-                   query=request.query_string.decode("latin-1"), status=response.status_code,
+                   query=request.query_string.decode("latin-1"), status=0 if dropped else response.status_code,
                    started=g.get("entrasim_started", time.perf_counter()), client_id=info.client_id,
                    fault=fault.id if fault is not None else None,
                    request_body=request.get_data(cache=True) if config.log_bodies else None,
