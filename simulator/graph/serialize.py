@@ -60,3 +60,31 @@ def to_json(obj: User | Group, select: Iterable[str] | None = None, odata_type: 
     if "id" not in out:
         out["id"] = obj.id
     return out
+
+
+#: organization properties this mock can answer; the ones the tenant model does not hold are null or empty, as in
+#: a fresh tenant that never filled in its address.
+ORGANIZATION_PROPERTIES = (
+    "id", "deletedDateTime", "businessPhones", "city", "country", "countryLetterCode", "createdDateTime",
+    "displayName", "marketingNotificationEmails", "onPremisesLastSyncDateTime", "onPremisesSyncEnabled",
+    "postalCode", "preferredLanguage", "securityComplianceNotificationMails", "securityComplianceNotificationPhones",
+    "state", "street", "technicalNotificationMails", "tenantType", "verifiedDomains",
+)
+
+
+def organization_json(tenant: Any, select: Iterable[str] | None = None) -> dict[str, Any]:
+    """The tenant as Graph's ``organization`` resource; the first domain is the initial and default one."""
+    domains = [{"capabilities": "Email, OfficeCommunicationsOnline", "isDefault": i == 0, "isInitial": i == 0,
+                "name": name, "type": "Managed"} for i, name in enumerate(tenant.domains)]
+    full: dict[str, Any] = {name: None for name in ORGANIZATION_PROPERTIES}
+    full.update({
+        "id": tenant.id, "businessPhones": [], "createdDateTime": iso(tenant.createdDateTime),
+        "displayName": tenant.displayName, "marketingNotificationEmails": [],
+        "securityComplianceNotificationMails": [], "securityComplianceNotificationPhones": [],
+        "technicalNotificationMails": [], "tenantType": "AAD", "verifiedDomains": domains,
+    })
+    if not select:
+        return full
+    out = {name: full[name] for name in select if name in full}
+    out.setdefault("id", tenant.id)
+    return out
