@@ -25,8 +25,7 @@ from urllib.parse import quote
 from flask import Blueprint, Response, current_app, request
 from werkzeug.test import EnvironBuilder, run_wsgi_app
 
-from .api import Endpoint
-from .delta import install_gateway
+from .api import Endpoint, install_gateway
 from .errors import BatchTooLarge, FailedDependency, GraphError, InvalidBatchRequest
 from .resources import json_response
 

@@ -42,32 +42,20 @@ from datetime import timedelta
 from typing import Any, Callable, Iterable
 from urllib.parse import quote
 
-from flask import Blueprint, Response, current_app, g, request
-from werkzeug.exceptions import HTTPException
+from flask import Blueprint, Response, current_app, request
 
-from ..tenant import Group, ObjectNotFound, Tenant, TenantError, User
-from .api import AGS_DIAGNOSTIC, GROUP_READ, USER_READ, Endpoint, resource_units
+from ..tenant import Group, Tenant, User
+from .api import GROUP_READ, USER_READ, Endpoint, install_gateway
 from .context import ctx
 from .errors import (
-    JSON_CONTENT_TYPE,
-    AuthorizationRequestDenied,
     DeltaQueryOptionNotSupported,
-    GeneralException,
-    GraphError,
-    InvalidAuthenticationToken,
     InvalidDeltaToken,
-    MethodNotAllowed,
-    NoRoute,
-    RequestBadRequest,
-    ResourceNotFound,
     SyncStateNotFound,
     UnsupportedQuery,
-    request_ids,
 )
 from .odata import QueryArgs, filter_ids, parse_select
 from .resources import METADATA, json_response
 from .serialize import GROUP_DEFAULT, USER_DEFAULT, to_json
-from .tokens import InvalidToken
 
 bp = Blueprint("graph_delta", __name__)
 
@@ -82,77 +70,6 @@ TOKEN_LIFETIME = timedelta(days=7)
 MAX_FILTERED_IDS = 50
 USER_TYPE = "#microsoft.graph.user"
 GROUP_TYPE = "#microsoft.graph.group"
-
-
-# =====================================================================  the gateway (shared with batch.py)
-def install_gateway(blueprint: Blueprint, endpoints: dict[str, Endpoint]) -> None:
-    """Give ``blueprint`` what the main Graph blueprint gives its routes.
-
-    Bearer token validation (401 ``InvalidAuthenticationToken``), the endpoint's
-    application permissions (403 ``Authorization_RequestDenied``), Graph's error
-    bodies for every failure and Graph's response headers. ``endpoints`` maps a
-    view name to its permissions and cost.
-    """
-
-    def endpoint() -> Endpoint | None:
-        name = (request.endpoint or "").split(".", 1)[-1]
-        return endpoints.get(name)
-
-    @blueprint.before_request
-    def _authenticate() -> None:
-        scheme, _, token = request.headers.get("Authorization", "").strip().partition(" ")
-        token = token.strip()
-        if scheme.lower() != "bearer" or not token:
-            raise InvalidAuthenticationToken("Access token is empty.")
-        try:
-            claims = ctx().tokens.validate(token)
-        except InvalidToken as exc:
-            raise InvalidAuthenticationToken(exc.reason) from None
-        g.graph_claims = claims
-        found = endpoint()
-        if found is not None:
-            roles = set(claims.get("roles") or ())
-            for accepted in found.needs:
-                if not roles & accepted:
-                    raise AuthorizationRequestDenied()
-
-    @blueprint.errorhandler(GraphError)
-    def _graph_error(err: GraphError) -> Response:
-        return err.response()
-
-    @blueprint.errorhandler(TenantError)
-    def _tenant_error(err: TenantError) -> Response:
-        if isinstance(err, ObjectNotFound):
-            return ResourceNotFound(err.ident).response()
-        return RequestBadRequest(err.message).response()
-
-    @blueprint.errorhandler(HTTPException)
-    def _http_error(err: HTTPException) -> Response:
-        if err.code == 404:
-            segments = [s for s in request.path.split("/") if s]
-            return NoRoute(segments[-1] if segments else "").response()
-        if err.code == 405:
-            return MethodNotAllowed(request.method).response()
-        if err.code is not None and err.code < 500:
-            return RequestBadRequest(err.description or err.name, status=err.code).response()
-        return GeneralException().response()
-
-    @blueprint.errorhandler(Exception)
-    def _unexpected(err: Exception) -> Response:
-        current_app.logger.exception("unexpected error serving %s %s", request.method, request.path)
-        return GeneralException().response()
-
-    @blueprint.after_request
-    def _graph_headers(response: Response) -> Response:
-        rid, client_rid = request_ids()
-        response.headers["request-id"] = rid
-        response.headers["client-request-id"] = client_rid
-        response.headers["x-ms-ags-diagnostic"] = AGS_DIAGNOSTIC
-        response.headers["x-ms-resource-unit"] = str(resource_units(endpoint()))
-        if response.status_code < 400 and response.mimetype == "application/json":
-            response.headers["Content-Type"] = JSON_CONTENT_TYPE
-            response.headers["OData-Version"] = "4.0"
-        return response
 
 
 install_gateway(bp, {"users_delta": Endpoint(needs=(USER_READ,)), "groups_delta": Endpoint(needs=(GROUP_READ,))})

@@ -109,7 +109,7 @@ class MethodNotAllowed(GraphError):
     code = "Request_BadRequest"
 
     def __init__(self, method: str):
-        super().__init__(f"The HTTP method '{method}' is not supported by this mock's read-only directory endpoints.")
+        super().__init__(f"The HTTP method '{method}' is not supported by this resource.")
 
 
 class TooManyRequests(GraphError):
