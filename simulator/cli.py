@@ -113,15 +113,15 @@ def serve_graph(tenant_file, users, groups, seed, host, port, tls, cert_dir, con
 
 
 @main.command("seed")
-@click.option("--users", type=click.IntRange(0), default=100, show_default=True)
-@click.option("--groups", type=click.IntRange(0), default=10, show_default=True)
-@click.option("--seed", type=int, default=7, show_default=True)
-@click.option("--disabled-share", type=click.FloatRange(0, 1), default=0.05, show_default=True, help="Share of disabled users.")
-@click.option("--duplicate-group-names", type=click.IntRange(0), default=0, show_default=True, help="Groups that reuse another group's displayName.")
-@click.option("--duplicate-emails", type=click.IntRange(0), default=0, show_default=True, help="Users whose mail repeats another user's.")
-@click.option("--guests", type=click.IntRange(0), default=0, show_default=True, help="B2B guests (#EXT# userPrincipalNames).")
-@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="Snapshot file to write (JSON; .gz compresses).")
-@click.option("--quiet", is_flag=True)
+@click.option("--users", type=int, default=100, show_default=True, help="Users to create (guests included).")
+@click.option("--groups", type=int, default=10, show_default=True, help="Groups to create.")
+@click.option("--seed", type=int, default=7, show_default=True, help="Seed: the same seed gives the same snapshot, byte for byte.")
+@click.option("--disabled-share", type=float, default=0.05, show_default=True, help="Share of disabled users (0 to 1).")
+@click.option("--duplicate-group-names", type=int, default=0, show_default=True, help="Groups that reuse another group's displayName.")
+@click.option("--duplicate-emails", type=int, default=0, show_default=True, help="Users whose mail repeats another user's.")
+@click.option("--guests", type=int, default=0, show_default=True, help="B2B guests (#EXT# userPrincipalNames), counted in --users.")
+@click.option("-o", "--output", required=True, help="Snapshot file to write (JSON; .gz compresses).")
+@click.option("--quiet", is_flag=True, help="No progress output.")
 def seed_cmd(users, groups, seed, disabled_share, duplicate_group_names, duplicate_emails, guests, output, quiet) -> None:
     """Generate a deterministic tenant and write it as a snapshot."""
     from .tenant import snapshot
@@ -132,7 +132,13 @@ def seed_cmd(users, groups, seed, disabled_share, duplicate_group_names, duplica
     try:
         spec.validate()
     except ValueError as exc:
-        raise CliError(str(exc)) from None
+        field, _, rest = str(exc).partition(" ")  # messages start with the field's name: show the option's
+        raise CliError(f"--{field.replace('_', '-')} {rest}") from None
+    target = Path(output)
+    if target.is_dir():  # say so before seeding a million users, not after
+        raise CliError(f"cannot write {output}: it is a directory")
+    if not target.parent.is_dir():
+        raise CliError(f"cannot write {output}: directory {target.parent} does not exist")
     tenant = seed_tenant(spec, progress=not quiet)
     try:
         snapshot.save(tenant, output)
@@ -156,6 +162,10 @@ def certs_cmd(directory, force) -> None:
     click.echo(json.dumps({"ca_bundle": str(paths.ca_cert), "server_cert": str(paths.server_cert),
                            "server_key": str(paths.server_key)}, indent=2))
 
+
+from .provisioning.cli import provision  # noqa: E402 - commands register after the group exists
+
+main.add_command(provision)
 
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -413,6 +413,10 @@ class Tenant:
             group_id = id or self.new_id()
             if group_id in self.groups or group_id in self.users or group_id in self.deleted_users:
                 raise ObjectConflict(f"an object with id '{group_id}' already exists")
+            members = list(members)
+            member_ids = [self._resolve_member(m) for m in members]  # fail before anything is created
+            if len(set(member_ids)) != len(member_ids):
+                raise ObjectConflict("One or more added object references already exist for the following modified properties: 'members'.")
             attrs.setdefault("createdDateTime", self._now())
             attrs.setdefault("mailNickname", _nickname(displayName))
             group = Group(id=group_id, displayName=displayName, **attrs)
@@ -692,6 +696,64 @@ class Tenant:
     def advance_clock(self, delta: timedelta | float) -> datetime:
         """Move simulated time; soft-deleted users past retention are purged."""
         return self.clock.advance(delta)
+
+    # ------------------------------------------------------------ bulk loading
+    def bulk_load_users(self, users: Iterable[User]) -> int:
+        """Add ready-made users without journal entries; returns how many were added.
+
+        The seeder and the snapshot loader build the baseline directory, a million
+        users at a time: ``create_user``'s per-call validation and journal entry would
+        dominate that work. Only what keeps the directory consistent is checked here
+        (unique ids and userPrincipalNames); the caller supplies complete ``User``
+        objects whose managers exist. A user with a ``deletedDateTime`` goes to
+        deleted items. On a conflict nothing of this call is kept.
+        """
+        with self.lock:
+            active, deleted, groups, index = self.users, self.deleted_users, self.groups, self._upn_index
+            n_active, n_deleted, n_index = len(active), len(deleted), len(index)
+            try:
+                for user in users:
+                    uid = user.id
+                    if uid in active or uid in deleted or uid in groups:
+                        raise ObjectConflict(f"an object with id '{uid}' already exists")
+                    upn = user.userPrincipalName
+                    key = upn if upn.islower() else upn.lower()  # share the string when it is already lowercase
+                    if key in index:
+                        raise ObjectConflict(f"Another object with the same value for property userPrincipalName already exists: '{upn}'")
+                    index[key] = uid
+                    if user.deletedDateTime is None:
+                        active[uid] = user
+                    else:
+                        deleted[uid] = user
+            except BaseException:
+                # Only insertions happened under the lock, so this call's entries are the newest of each dict.
+                for table, before in ((active, n_active), (deleted, n_deleted), (index, n_index)):
+                    for _ in range(len(table) - before):
+                        table.popitem()
+                raise
+            return (len(active) - n_active) + (len(deleted) - n_deleted)
+
+    def bulk_load_groups(self, groups: Iterable[Group]) -> int:
+        """Add ready-made groups (members included) without journal entries; returns how many.
+
+        The counterpart of ``bulk_load_users`` for groups. Ids must be new; members
+        are taken as given (a group may name a group loaded later in the same call,
+        and soft-deleted users stay remembered as members, as in Entra). On a
+        conflict nothing of this call is kept.
+        """
+        with self.lock:
+            known = len(self.groups)
+            try:
+                for group in groups:
+                    gid = group.id
+                    if gid in self.groups or gid in self.users or gid in self.deleted_users:
+                        raise ObjectConflict(f"an object with id '{gid}' already exists")
+                    self.groups[gid] = group
+            except BaseException:
+                for _ in range(len(self.groups) - known):  # only insertions happened: this call's are the newest
+                    self.groups.popitem()
+                raise
+            return len(self.groups) - known
 
     # ------------------------------------------------------------- snapshot helpers
     def iter_users(self) -> Iterator[User]:
