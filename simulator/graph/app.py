@@ -11,7 +11,6 @@ from __future__ import annotations
 import time
 from typing import Any
 
-import jwt
 from flask import Flask, g, request
 
 from .. import faults as faultlib
@@ -19,7 +18,7 @@ from ..faults import FaultInjector, RequestInfo
 from ..requestlog import RequestLog
 from ..tenant import Tenant
 from .context import GraphConfig, GraphContext
-from .tokens import TokenService
+from .tokens import TokenService, caller_of
 
 GRAPH_PREFIX = "/v1.0"
 
@@ -31,11 +30,7 @@ def _describe(req: Any) -> RequestInfo:
         client_id = tenant = None
         auth = req.headers.get("Authorization", "")
         if auth.lower().startswith("bearer "):
-            try:
-                claims = jwt.decode(auth[7:].strip(), options={"verify_signature": False})
-                client_id, tenant = claims.get("appid"), claims.get("tid")
-            except jwt.PyJWTError:
-                pass
+            client_id, tenant = caller_of(auth[7:].strip())
         return RequestInfo("graph", req.method, path, client_id, tenant)
     segments = [s for s in path.split("/") if s]
     tenant = segments[0] if segments else None

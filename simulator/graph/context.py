@@ -12,6 +12,8 @@ from flask import current_app
 from ..faults import FaultInjector
 from ..requestlog import RequestLog
 from ..tenant import Tenant
+from .result_cache import ResultCache
+from .serialize import JsonCache
 from .tokens import DEFAULT_LIFETIME, TokenService
 
 
@@ -27,6 +29,8 @@ class GraphConfig:
     admin_key: str | None = None
     #: Keep request and response bodies (redacted) in the request log.
     log_bodies: bool = True
+    #: Encoded objects kept for reuse across pages (about 0.5 KB each).
+    json_cache_size: int = 200_000
     #: Maximum page size ($top) for collections, as Graph documents it.
     max_page_size: int = 999
     default_page_size: int = 100
@@ -39,6 +43,14 @@ class GraphContext:
     faults: FaultInjector | None
     log: RequestLog
     config: GraphConfig = field(default_factory=GraphConfig)
+    json_cache: JsonCache | None = None
+    results: ResultCache | None = None
+
+    def __post_init__(self) -> None:
+        if self.json_cache is None:
+            self.json_cache = JsonCache(self.tenant, self.config.json_cache_size)
+        if self.results is None:
+            self.results = ResultCache(self.tenant)
 
 
 def ctx() -> GraphContext:

@@ -64,8 +64,7 @@ def _members(ident: str, transitive: bool, type_name: str | None):
 
     def compute() -> list:
         t = tenant()
-        ids = t.transitive_member_ids(group.id) if transitive else t.member_ids(group.id)
-        objects = objects_by_id(ids)
+        objects = objects_by_id(t.transitive_member_ids(group.id)) if transitive else t.member_objects(group.id)
         return objects if keep is None else [obj for obj in objects if keep(obj)]
 
     return compute, entity, entity_set

@@ -202,18 +202,46 @@ def entity_response(obj: User | Group, options: QueryOptions, *, entity_set: str
 
 def collection_response(compute: Callable[[], Sequence[object]], options: QueryOptions, entity_set: str, *,
                         odata_type: bool) -> Response:
-    """One page of a collection: the first runs ``compute``; later ones read the cursor behind ``$skiptoken``."""
-    config = ctx().config
-    top = paging.page_size(paging.query_options(), config.default_page_size, config.max_page_size)
-    page = paging.paginate(request.path, lambda: run_query(options, compute()), top, count=options.count,
-                           alive=still_in_directory)
+    """One page of a collection: the first runs ``compute``; later ones read the cursor behind ``$skiptoken``.
+
+    First pages are served from ``ResultCache`` while the directory is unchanged:
+    the query result, and without ``$expand`` the encoded page itself.
+    """
+    context = ctx()
+    config = context.config
+    args = paging.query_options()
+    top = paging.page_size(args, config.default_page_size, config.max_page_size)
+    first_page = "$skiptoken" not in args
+    query_key = None
+    if first_page:
+        consistency = (request.headers.get("ConsistencyLevel") or "").strip().lower()
+        query_key = ("query", request.path, tuple(sorted(args.items())), consistency)
+    revision = context.tenant.last_revision
+
+    def run() -> Sequence[object]:
+        if query_key is None:
+            return run_query(options, compute())
+        return context.results.result(query_key, lambda: run_query(options, compute()))
+
+    page = paging.paginate(request.path, run, top, count=options.count, alive=still_in_directory)
     body: dict = {"@odata.context": context_url(entity_set, options)}
     if page.total is not None:
         body["@odata.count"] = page.total
     if page.next_token is not None:
         body["@odata.nextLink"] = paging.next_link(page.next_token)
-    body["value"] = [render(obj, options, odata_type=odata_type) for obj in page.items]
-    return json_response(body)
+    if options.expand:
+        body["value"] = [render(obj, options, odata_type=odata_type) for obj in page.items]
+        return json_response(body)
+    # Without $expand every item is a cached encoding: splice them into the envelope.
+    page_key = ("page", query_key, odata_type) if query_key is not None else None
+    items = context.results.get(page_key) if page_key is not None else None
+    if items is None:
+        select = tuple(options.select) if options.select else None
+        items = b",".join(context.json_cache.encoded_many(page.items, select, odata_type))
+        if page_key is not None:
+            context.results.put(page_key, items, revision)
+    envelope = orjson.dumps(body)
+    return Response(b"".join((envelope[:-1], b',"value":[', items, b"]}")), content_type="application/json")
 
 
 def count_response(compute: Callable[[], Sequence[object]], entity: str) -> Response:

@@ -7,8 +7,12 @@ item, which msgraph-sdk needs to pick the User or Group class.
 
 from __future__ import annotations
 
+import itertools
+import threading
 from datetime import datetime
 from typing import Any, Iterable
+
+import orjson
 
 from ..clock import iso
 from ..tenant import Group, User
@@ -88,3 +92,45 @@ def organization_json(tenant: Any, select: Iterable[str] | None = None) -> dict[
     out = {name: full[name] for name in select if name in full}
     out.setdefault("id", tenant.id)
     return out
+
+
+class JsonCache:
+    """Encoded JSON of directory objects, reused while the object is unchanged.
+
+    An importer pages through the same members again and again; re-encoding 999
+    unchanged users per page would cost more than the HTTP stack itself. Entries
+    are checked against the object itself (identity, so a purged and re-created
+    id never hits a stale entry) and its ``Tenant.revision``; the cache is bounded
+    (oldest entries leave first).
+    """
+
+    def __init__(self, tenant: Any, capacity: int = 200_000):
+        self.tenant = tenant
+        self.capacity = capacity
+        self._entries: dict[tuple, tuple[Any, int, bytes]] = {}
+        self._lock = threading.Lock()
+
+    def encoded_many(self, objects: Iterable[User | Group], select: tuple[str, ...] | None, odata_type: bool) -> list[bytes]:
+        """The encodings of a page of objects, in order (the hot loop of every collection page)."""
+        entries, revisions, out = self._entries, self.tenant.revisions, []
+        for obj in objects:
+            hit = entries.get((obj.id, select, odata_type))
+            if hit is not None and hit[0] is obj and hit[1] == revisions.get(obj.id, 0):
+                out.append(hit[2])
+            else:
+                out.append(self.encoded(obj, select, odata_type))
+        return out
+
+    def encoded(self, obj: User | Group, select: tuple[str, ...] | None, odata_type: bool) -> bytes:
+        key = (obj.id, select, odata_type)
+        revision = self.tenant.revision(obj.id)
+        hit = self._entries.get(key)
+        if hit is not None and hit[0] is obj and hit[1] == revision:
+            return hit[2]
+        data = orjson.dumps(to_json(obj, select, odata_type))
+        with self._lock:
+            if len(self._entries) >= self.capacity:
+                for stale in list(itertools.islice(iter(self._entries), max(1, self.capacity // 10))):
+                    self._entries.pop(stale, None)
+            self._entries[key] = (obj, revision, data)
+        return data

@@ -10,6 +10,7 @@ One RSA key per process signs every tenant's tokens, as Entra's keys are shared.
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import threading
 import uuid
@@ -106,6 +107,8 @@ class TokenService:
         self.lifetime = lifetime
         self.clock_skew = clock_skew
         self.key = process_signing_key()
+        self._verified: dict[str, dict[str, Any]] = {}
+        self._verified_lock = threading.Lock()
 
     @property
     def issuer(self) -> str:
@@ -149,20 +152,20 @@ class TokenService:
         return token, claims
 
     def validate(self, token: str) -> dict[str, Any]:
-        """Verify signature, lifetime (with skew, on the simulated clock), audience and tenant."""
+        """Verify signature, lifetime (with skew, on the simulated clock), audience and tenant.
+
+        The signature check is remembered per token (a client sends the same token for
+        an hour); lifetime, audience and tenant are checked on every call.
+        """
         if not token:
             raise InvalidToken("Access token is empty.")
-        try:
-            header = jwt.get_unverified_header(token)
-        except jwt.PyJWTError:
-            raise InvalidToken("CompactToken parsing failed with error code: 80049217") from None
-        if header.get("kid") != self.key.kid:
-            raise InvalidToken("Access token validation failure.")
-        try:
-            claims = jwt.decode(token, self.key.private_key.public_key(), algorithms=["RS256"],
-                                options={"verify_exp": False, "verify_nbf": False, "verify_aud": False, "verify_iat": False})
-        except jwt.PyJWTError:
-            raise InvalidToken("Access token validation failure.") from None
+        claims = self._verified.get(token)
+        if claims is None:
+            claims = self._verify_signature(token)
+            with self._verified_lock:
+                if len(self._verified) >= 4096:
+                    self._verified.clear()
+                self._verified[token] = claims
         now = self.tenant.clock.timestamp()
         if claims.get("aud") not in GRAPH_AUDIENCES:
             raise InvalidToken("Access token validation failure. Invalid audience.")
@@ -172,4 +175,31 @@ class TokenService:
             raise InvalidToken("Lifetime validation failed, the token is expired.")
         if now + self.clock_skew < float(claims.get("nbf", 0)):
             raise InvalidToken("Lifetime validation failed, the token is not yet valid.")
-        return claims
+        return dict(claims)
+
+    def _verify_signature(self, token: str) -> dict[str, Any]:
+        try:
+            header = jwt.get_unverified_header(token)
+        except jwt.PyJWTError:
+            raise InvalidToken("CompactToken parsing failed with error code: 80049217") from None
+        if header.get("kid") != self.key.kid:
+            raise InvalidToken("Access token validation failure.")
+        try:
+            return jwt.decode(token, self.key.private_key.public_key(), algorithms=["RS256"],
+                              options={"verify_exp": False, "verify_nbf": False, "verify_aud": False, "verify_iat": False})
+        except jwt.PyJWTError:
+            raise InvalidToken("Access token validation failure.") from None
+
+
+@functools.lru_cache(maxsize=4096)
+def _unverified_claims(token: str) -> tuple[str | None, str | None]:
+    try:
+        claims = jwt.decode(token, options={"verify_signature": False})
+    except jwt.PyJWTError:
+        return None, None
+    return claims.get("appid"), claims.get("tid")
+
+
+def caller_of(token: str) -> tuple[str | None, str | None]:
+    """(appid, tid) of a bearer token without verifying it: who a fault rule or the log should name."""
+    return _unverified_claims(token)

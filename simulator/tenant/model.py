@@ -194,6 +194,9 @@ class Tenant:
         self.createdDateTime = self.clock.now().replace(microsecond=0)
         self.lock = threading.RLock()
         self.journal = ChangeJournal()
+        self.revisions: dict[str, int] = {}
+        #: Bumped by every change, journaled or not: "has anything changed since?" in O(1).
+        self.last_revision = 0
         self.users: dict[str, User] = {}
         self.deleted_users: dict[str, User] = {}
         self.groups: dict[str, Group] = {}
@@ -228,7 +231,21 @@ class Tenant:
         return self.clock.now().replace(microsecond=0)
 
     def _record(self, kind: str, object_id: str, action: str, changes: dict | None = None, member_id: str | None = None) -> Change:
+        self.revisions[object_id] = self._touch()
         return self.journal.append(self._now(), kind, object_id, action, changes or {}, member_id)
+
+    def _touch(self) -> int:
+        self.last_revision += 1
+        return self.last_revision
+
+    def revision(self, object_id: str) -> int:
+        """A number that changes whenever the object changes through this model (0: never changed).
+
+        Serializers cache an object's JSON against it, so a page of 999 members costs
+        a dictionary lookup per member instead of re-encoding unchanged objects.
+        Objects must therefore only be changed through the Tenant's methods.
+        """
+        return self.revisions.get(object_id, 0)
 
     # ---------------------------------------------------------------- users
     def create_user(self, *, userPrincipalName: str, displayName: str | None = None, id: str | None = None, record: bool = True, **attrs: Any) -> User:
@@ -255,6 +272,7 @@ class Tenant:
             user = User(id=user_id, userPrincipalName=userPrincipalName, displayName=displayName, **attrs)
             self.users[user_id] = user
             self._upn_index[upn_key] = user_id
+            self._touch()
             if record:
                 self._record("user", user_id, "created", {k: [None, v] for k, v in user_state(user).items() if v not in (None, [], "")})
             return user
@@ -421,6 +439,7 @@ class Tenant:
             attrs.setdefault("mailNickname", _nickname(displayName))
             group = Group(id=group_id, displayName=displayName, **attrs)
             self.groups[group_id] = group
+            self._touch()
             if record:
                 self._record("group", group_id, "created", {k: [None, v] for k, v in group_state(group).items() if v not in (None, [], "")})
             for member in members:
@@ -469,6 +488,7 @@ class Tenant:
             if member_id in group.members:
                 raise ObjectConflict("One or more added object references already exist for the following modified properties: 'members'.")
             group.members[member_id] = None
+            self._touch()
             if record:
                 self._record("group", group.id, "memberAdded", member_id=member_id)
 
@@ -499,6 +519,13 @@ class Tenant:
         with self.lock:
             group = self.get_group(group_ident)
             return [m for m in group.members if m in self.users or m in self.groups]
+
+    def member_objects(self, group_ident: str) -> list[User | Group]:
+        """Direct members that are visible, as objects, in membership order."""
+        with self.lock:
+            group = self.get_group(group_ident)
+            users, groups = self.users, self.groups
+            return [obj for obj in (users.get(m) or groups.get(m) for m in group.members) if obj is not None]
 
     def transitive_member_ids(self, group_ident: str) -> list[str]:
         """Every user and group reachable through nesting, each once, breadth first."""
@@ -731,6 +758,7 @@ class Tenant:
                     for _ in range(len(table) - before):
                         table.popitem()
                 raise
+            self._touch()
             return (len(active) - n_active) + (len(deleted) - n_deleted)
 
     def bulk_load_groups(self, groups: Iterable[Group]) -> int:
@@ -753,6 +781,7 @@ class Tenant:
                 for _ in range(len(self.groups) - known):  # only insertions happened: this call's are the newest
                     self.groups.popitem()
                 raise
+            self._touch()
             return len(self.groups) - known
 
     # ------------------------------------------------------------- snapshot helpers
