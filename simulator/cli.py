@@ -163,8 +163,10 @@ def certs_cmd(directory, force) -> None:
                            "server_key": str(paths.server_key)}, indent=2))
 
 
-from .provisioning.cli import provision  # noqa: E402 - commands register after the group exists
+from .lms.scim.cli import serve_lms  # noqa: E402 - commands register after the groups exist
+from .provisioning.cli import provision  # noqa: E402
 
+serve.add_command(serve_lms, "lms")
 main.add_command(provision)
 
 if __name__ == "__main__":  # pragma: no cover

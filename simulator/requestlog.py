@@ -21,8 +21,18 @@ _BEARER = re.compile(r"(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]+", re.I)
 _JSON_SECRET = re.compile(r'("(?:client_secret|client_assertion|access_token|refresh_token|id_token|password|secretText|secret|token)"\s*:\s*)"[^"]*"', re.I)
 
 
+_SECRET_WORDS = ("secret", "assertion", "token", "password", "bearer", "basic")
+
+
 def redact(text: str) -> str:
-    """Remove credentials from a query string, form body, JSON body or header value."""
+    """Remove credentials from a query string, form body, JSON body or header value.
+
+    Most logged bodies (SCIM resources, Graph pages) name no credential at all; a
+    plain substring test spares them the three regular expressions.
+    """
+    lowered = text.lower()
+    if not any(word in lowered for word in _SECRET_WORDS):
+        return text
     text = _SECRET_FIELDS.sub(lambda m: f"{m.group(1)}={REDACTED}", text)
     text = _BEARER.sub(lambda m: f"{m.group(1)} {REDACTED}", text)
     return _JSON_SECRET.sub(lambda m: f'{m.group(1)}"{REDACTED}"', text)

@@ -1,0 +1,1 @@
+"""Mock LMSs: the SCIM push target (scim) and, alongside, the Graph-pull importer."""

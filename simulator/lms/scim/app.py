@@ -1,0 +1,127 @@
+"""Application factory of the SCIM LMS: ``create_app(store, faults=None, config=None)``.
+
+The app serves the SCIM endpoints under ``config.base_path`` (``/scim/v2`` by
+default), checks bearer tokens, runs the shared fault injector (faults answer
+in SCIM error format), records every request in a redacted request log, and
+mounts the control API under ``/_entrasim`` when asked. Every error, including
+Flask's own 404/405/413, leaves as a SCIM error body; an unexpected exception
+is a 500 SCIM error, never an HTML page.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+from flask import Flask, g, request
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+
+from ... import faults as faultlib
+from ...faults import FaultInjector, RequestInfo
+from ...requestlog import RequestLog
+from .config import LmsConfig
+from .context import LmsContext
+from .errors import MethodNotAllowed, NotFound, PayloadTooLarge, ScimError, ServerError, fault_response
+from .model import ScimStore
+from .schemas import build_registry
+from .service import ScimService
+
+CONTROL_PREFIX = "/_entrasim"
+logger = logging.getLogger("entrasim.lms.scim")
+
+
+def _ensure_extensions(store: ScimStore, service_profile: Any) -> None:
+    """Give the store's registry the profile's User extensions (the resource types and indexes stay the same)."""
+    wanted = {s.id for s in service_profile.extensions}
+    have = {s.id for s, _ in store.registry.resource_type("User").extensions}
+    if not wanted <= have:
+        store.registry = build_registry(service_profile.extensions)
+
+
+def create_app(store: ScimStore | None = None, faults: FaultInjector | None = None, config: LmsConfig | None = None,
+               log: RequestLog | None = None) -> Flask:
+    """Build the app serving ``store``; ``faults`` defaults to an empty injector on the store's clock."""
+    from . import routes
+
+    store = store if store is not None else ScimStore()
+    config = config or LmsConfig()
+    profile = config.loaded_profile
+    _ensure_extensions(store, profile)
+    service = ScimService(store, profile, realm=config.realm)
+    faults = faults if faults is not None else FaultInjector(clock=store.clock)
+    log = log or RequestLog(keep_bodies=config.log_bodies)
+    tokens = config.tokens
+    app = Flask("entrasim.lms.scim")
+    app.json.sort_keys = False
+    limits = profile.limits
+    app.config["MAX_CONTENT_LENGTH"] = max(limits.max_body_bytes, limits.bulk_max_payload_bytes) + 1
+    app.extensions["entrasim"] = LmsContext(service=service, store=store, faults=faults, log=log, config=config,
+                                            tokens=tokens)
+
+    def describe(req: Any) -> RequestInfo:
+        return RequestInfo("lms", req.method, req.path, g.get("lms_token_label"))
+
+    @app.before_request
+    def _start_timer() -> None:
+        g.entrasim_started = time.perf_counter()
+        # Which token the caller presents (its label, never its value), for fault rules and the log.
+        g.lms_token_label = tokens.identify(request.headers.get("Authorization")) if tokens is not None else None
+
+    faultlib.install(app, faults, "lms", describe, fault_response, exempt_prefixes=(CONTROL_PREFIX,))
+
+    @app.before_request
+    def _authenticate() -> None:
+        if request.path.startswith(CONTROL_PREFIX) or tokens is None:
+            return
+        tokens.check(request.headers.get("Authorization"))
+
+    @app.after_request
+    def _log_request(response):  # noqa: ANN001, ANN202 - Flask hook
+        if request.path.startswith(CONTROL_PREFIX):
+            return response
+        fault = g.get("entrasim_fault")
+        try:
+            request_body = request.get_data(cache=True) if config.log_bodies else None
+        except RequestEntityTooLarge:
+            request_body = None
+        response_body = response.get_data() if config.log_bodies and not response.is_streamed else None
+        environ = request.environ
+        log.record(surface="lms", method=environ["REQUEST_METHOD"], path=request.path,
+                   query=environ.get("QUERY_STRING", ""), status=response.status_code,
+                   started=g.get("entrasim_started", time.perf_counter()), client_id=g.get("lms_token_label"),
+                   fault=fault.id if fault is not None else None, request_body=request_body,
+                   response_body=response_body)
+        return response
+
+    @app.errorhandler(ScimError)
+    def _scim_error(exc: ScimError):  # noqa: ANN202
+        return exc.response()
+
+    @app.errorhandler(HTTPException)
+    def _http_error(exc: HTTPException):  # noqa: ANN202
+        if isinstance(exc, RequestEntityTooLarge):
+            return PayloadTooLarge(f"the body is larger than this server accepts ({limits.max_body_bytes} bytes; "
+                                   f"{limits.bulk_max_payload_bytes} for /Bulk)").response()
+        if exc.code == 405:
+            allowed = sorted(getattr(exc, "valid_methods", None) or [])
+            return MethodNotAllowed(f"{request.method} is not allowed on {request.path}"
+                                    + (f"; allowed: {', '.join(allowed)}" if allowed else ""), allowed).response()
+        if exc.code == 404:
+            return NotFound(f"no SCIM endpoint at {request.path} (the SCIM base URL is "
+                            f"{request.host_url.rstrip('/')}{config.base_path})").response()
+        return ScimError(exc.description or exc.name, status=exc.code or 500).response()
+
+    @app.errorhandler(Exception)
+    def _unexpected(exc: Exception):  # noqa: ANN202
+        logger.exception("unexpected error serving %s %s", request.method, request.path)
+        return ServerError(f"internal error: {type(exc).__name__}").response()
+
+    app.register_blueprint(routes.bp, url_prefix=config.base_path or None)
+    if config.control:
+        from ...control import make_blueprint
+        from . import control_routes
+
+        app.register_blueprint(make_blueprint(faults=faults, log=log, admin_key=config.admin_key,
+                                              extra=control_routes.register))
+    return app

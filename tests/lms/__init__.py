@@ -1,0 +1,1 @@
+"""Tests of the SCIM LMS (simulator.lms.scim), black-box over HTTP."""
