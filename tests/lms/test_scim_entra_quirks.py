@@ -185,3 +185,23 @@ def test_tolerant_member_add_with_null_ref_and_204(tolerant):
                                                      "value": [{"$ref": None, "value": user["id"]}]})
     assert resp.status_code == 204
     assert tolerant.fetch("Groups", group["id"])["members"] == [{"value": user["id"]}]
+
+
+EMAIL_MATCH = 'emails[type eq "work"].value eq "Ann@Contoso.com"'
+
+
+def test_tolerant_reads_entras_email_matching_filter(tolerant):
+    """Entra matches on email with a sub-attribute after the value filter; only the work address counts."""
+    ann = tolerant.user("ann", emails=[{"type": "work", "value": "ann@contoso.com"}])
+    tolerant.user("bob", emails=[{"type": "home", "value": "ann@contoso.com"}])
+    found = tolerant.session.get(tolerant.base + "/Users", params={"filter": EMAIL_MATCH})
+    assert found.status_code == 200, found.text
+    assert [r["id"] for r in found.json()["Resources"]] == [ann["id"]]
+    miss = tolerant.session.get(tolerant.base + "/Users", params={"filter": 'emails[type eq "work"].value eq "x@y.z"'})
+    assert miss.status_code == 200 and miss.json()["totalResults"] == 0
+
+
+def test_rfc_refuses_entras_email_matching_filter(lms):
+    lms.user("ann", emails=[{"type": "work", "value": "ann@contoso.com"}])
+    body = assert_error(lms.session.get(lms.base + "/Users", params={"filter": EMAIL_MATCH}), 400, "invalidFilter")
+    assert "inside the brackets" in body["detail"]

@@ -90,6 +90,9 @@ class ValuePath:
 
     path: AttrPath
     filter: "Node"
+    #: written ``emails[type eq "work"].value eq "x"`` (Entra's form, outside RFC 7644's grammar):
+    #: the trailing comparison is folded into ``filter``; only lenient profiles accept it.
+    trailing: str | None = None
 
 
 Node = Union[Compare, Present, And, Or, Not, ValuePath]
@@ -269,8 +272,10 @@ class Parser:
         inner = self.or_expr()
         self.expect("RBRACKET", "']' closing the value filter")
         if self.tok.kind == "SUBATTR":
-            raise self.error(f"'].{self.tok.text}' at position {self.tok.pos}: a filter cannot compare a "
-                             "sub-attribute after a value filter; write it inside the brackets")
+            sub = self.advance()
+            name = sub.text.lstrip(".")
+            tail = self.attr_exp(AttrPath(None, name, None, name))
+            return ValuePath(path, And(inner, tail), trailing=f"{word.text}[...].{name}")
         return ValuePath(path, inner)
 
     def attr_exp(self, path: AttrPath) -> Node:
@@ -316,6 +321,8 @@ class FilterOptions:
 
     #: accept "True"/"False" (any case) as booleans, as Entra writes roles[primary eq "True"]
     string_booleans: bool = False
+    #: accept emails[type eq "work"].value eq "x", as Entra filters when the email is a matching attribute
+    subattribute_after_value_filter: bool = False
 
 
 def parse_datetime(value: str) -> datetime | None:
@@ -508,6 +515,10 @@ def compile_filter(node: Node, rtype: ResourceType, registry: SchemaRegistry, *,
             inner = build(n.expr)
             return lambda r: not inner(r)
         if isinstance(n, ValuePath):
+            if n.trailing is not None and not options.subattribute_after_value_filter:
+                raise InvalidFilter(f"'{n.trailing}': a filter cannot compare a sub-attribute after a value "
+                                    "filter (RFC 7644 §3.4.2.2); write it inside the brackets, e.g. "
+                                    "emails[type eq \"work\" and value eq \"...\"]")
             if parent is not None:
                 raise InvalidFilter(f"'{n.path.text}[...]' cannot be nested inside another value filter")
             res = top_level(n.path)

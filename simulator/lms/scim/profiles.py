@@ -164,7 +164,8 @@ class Profile:
 
     @property
     def filter_options(self) -> FilterOptions:
-        return FilterOptions(string_booleans=self.values.string_booleans)
+        return FilterOptions(string_booleans=self.values.string_booleans,
+                             subattribute_after_value_filter=self.values.subattribute_after_value_filter)
 
 
 _TOP_KEYS = {"name", "extends", "description", "values", "patch", "patch_response", "unique",

@@ -33,6 +33,8 @@ class ValueOptions:
     ignore_unknown_schemas: bool = False
     #: a lone object or value where a multi-valued attribute expects a list is read as a one-element list.
     wrap_single_values: bool = False
+    #: filters: emails[type eq "work"].value eq "x" (Entra's matching query) read as a value filter.
+    subattribute_after_value_filter: bool = False
 
 
 def _describe(value: Any) -> str:
