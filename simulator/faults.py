@@ -285,6 +285,11 @@ class FaultInjector:
             self._rules.clear()
 
     @property
+    def has_rules(self) -> bool:
+        """Cheap test for the common case of no faults at all (read without the lock)."""
+        return bool(self._rules)
+
+    @property
     def rules(self) -> list[FaultRule]:
         with self._lock:
             return list(self._rules)
@@ -333,7 +338,7 @@ def install(app: Any, injector: FaultInjector | None, surface: str, describe: De
 
     @app.before_request
     def _inject_fault():  # noqa: ANN202 - Flask hook
-        if request.path.startswith(exempt_prefixes):
+        if not injector.has_rules or request.path.startswith(exempt_prefixes):
             return None
         info = describe(request)
         info.surface = info.surface or surface

@@ -177,7 +177,8 @@ def install_gateway(blueprint: Blueprint, endpoints: Mapping[str, Endpoint]) -> 
         response.headers["x-ms-ags-diagnostic"] = AGS_DIAGNOSTIC
         response.headers["x-ms-resource-unit"] = str(resource_units(endpoint()))
         if response.status_code < 400 and response.mimetype == "application/json":
-            response.headers["Content-Type"] = JSON_CONTENT_TYPE
+            if response.content_type != JSON_CONTENT_TYPE:
+                response.headers["Content-Type"] = JSON_CONTENT_TYPE
             response.headers["OData-Version"] = "4.0"
         return response
 

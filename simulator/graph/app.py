@@ -24,7 +24,14 @@ GRAPH_PREFIX = "/v1.0"
 
 
 def _describe(req: Any) -> RequestInfo:
-    """Name the surface and the caller of a request, for fault rules and the request log."""
+    """Name the surface and the caller of a request, for fault rules and the request log (once per request)."""
+    info = g.get("entrasim_request_info")
+    if info is None:
+        info = g.entrasim_request_info = _caller(req)
+    return RequestInfo(info.surface, info.method, info.path, info.client_id, info.tenant)
+
+
+def _caller(req: Any) -> RequestInfo:
     path = req.path
     if path.startswith(GRAPH_PREFIX) or path == "/$batch":
         client_id = tenant = None

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from typing import Callable, Mapping, Sequence
 from urllib.parse import quote, unquote_plus
 
-from flask import current_app, request
+from flask import current_app, g, request
 
 from .errors import ExpiredPageToken, InvalidPageSize, SkipNotSupported
 
@@ -114,11 +114,17 @@ def store() -> CursorStore:
 
 
 def query_options() -> dict[str, str]:
-    """The request's query options by lower-cased name: Graph matches ``$Top`` as ``$top``."""
-    options: dict[str, str] = {}
-    for key in request.args:
-        options.setdefault(key.lower(), request.args[key])
-    return options
+    """The request's query options by lower-cased name: Graph matches ``$Top`` as ``$top``.
+
+    Read once per request (several steps of one request ask for them).
+    """
+    options = g.get("graph_query_options")
+    if options is None:
+        options = {}
+        for key in request.args:
+            options.setdefault(key.lower(), request.args[key])
+        g.graph_query_options = options
+    return dict(options)
 
 
 def page_size(options: Mapping[str, str], default: int, maximum: int) -> int:

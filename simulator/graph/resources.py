@@ -7,6 +7,8 @@ a collection page looks on the wire (``@odata.context``, ``@odata.count``,
 
 from __future__ import annotations
 
+import functools
+
 import re
 from typing import Callable, Iterable, Sequence
 
@@ -17,6 +19,7 @@ from ..tenant import Group, Tenant, User
 from . import paging
 from .context import ctx
 from .errors import (
+    JSON_CONTENT_TYPE,
     CountNotSupported,
     InvalidObjectIdentifier,
     NoRoute,
@@ -139,7 +142,17 @@ def options_for(entity: str, *, count_segment: bool = False) -> QueryOptions:
     args: dict[str, str] = {key: request.args[key] for key in request.args}
     if count_segment and not any(key.lower() == "$count" for key in args):
         args["$count"] = "true"
-    return parse_options(args, request.headers, entity)
+    consistency = request.headers.get("ConsistencyLevel") or ""
+    return _parsed_options(entity, tuple(args.items()), consistency)
+
+
+@functools.lru_cache(maxsize=1024)
+def _parsed_options(entity: str, args: tuple[tuple[str, str], ...], consistency: str) -> QueryOptions:
+    """Parsing depends only on the options and one header: importers repeat the same query, so remember it.
+
+    Callers treat the returned options as read-only; an error is raised again on every call.
+    """
+    return parse_options(dict(args), {"ConsistencyLevel": consistency} if consistency else {}, entity)
 
 
 def run_query(options: QueryOptions, objects: Sequence[object]) -> Sequence[object]:
@@ -151,7 +164,7 @@ def run_query(options: QueryOptions, objects: Sequence[object]) -> Sequence[obje
 
 # ------------------------------------------------------------------ rendering
 def json_response(body: dict, status: int = 200) -> Response:
-    return Response(orjson.dumps(body), status=status, content_type="application/json")
+    return Response(orjson.dumps(body), status=status, content_type=JSON_CONTENT_TYPE)
 
 
 def context_url(entity_set: str, options: QueryOptions | None, *, entity: bool = False) -> str:
@@ -232,8 +245,13 @@ def collection_response(compute: Callable[[], Sequence[object]], options: QueryO
     if options.expand:
         body["value"] = [render(obj, options, odata_type=odata_type) for obj in page.items]
         return json_response(body)
-    # Without $expand every item is a cached encoding: splice them into the envelope.
+    # Without $expand every item is a cached encoding: splice them into the envelope. A first page
+    # that is the whole answer (no nextLink, whose token is new each time) is kept as a whole body.
     page_key = ("page", query_key, odata_type) if query_key is not None else None
+    body_key = ("body", page_key) if page_key is not None and page.next_token is None else None
+    whole = context.results.get(body_key) if body_key is not None else None
+    if whole is not None:
+        return Response(whole, content_type=JSON_CONTENT_TYPE)
     items = context.results.get(page_key) if page_key is not None else None
     if items is None:
         select = tuple(options.select) if options.select else None
@@ -241,7 +259,10 @@ def collection_response(compute: Callable[[], Sequence[object]], options: QueryO
         if page_key is not None:
             context.results.put(page_key, items, revision)
     envelope = orjson.dumps(body)
-    return Response(b"".join((envelope[:-1], b',"value":[', items, b"]}")), content_type="application/json")
+    whole = b"".join((envelope[:-1], b',"value":[', items, b"]}"))
+    if body_key is not None:
+        context.results.put(body_key, whole, revision)
+    return Response(whole, content_type=JSON_CONTENT_TYPE)
 
 
 def count_response(compute: Callable[[], Sequence[object]], entity: str) -> Response:
