@@ -1,4 +1,5 @@
-"""``entrasim provision``: job files (init, validate), and running them (run, test-connection, restart).
+"""``entrasim provision``: job files (init, validate), running them (run, on-demand, test-connection, restart),
+and what a run leaves behind (HTML report, transcript, replay of a transcript against another SCIM server).
 
 Registered on the main command line by ``simulator.cli`` (``main.add_command(provision)``).
 Errors follow the project's convention: one line on stderr starting with
@@ -89,6 +90,31 @@ def _load(job_file: str):  # noqa: ANN202 - a Job
         more = len(exc.problems) - 1
         raise ProvisionCliError(first + (f" (and {more} more problem{'s' if more != 1 else ''}; "
                                          f"see: entrasim provision validate {job_file})" if more else "")) from None
+
+
+def job_argument(command):  # noqa: ANN001, ANN201 - a click command function
+    """The job file, given either as the positional JOB or as ``--job FILE`` (the spelling the issue and Entra's
+    docs use); the command receives it as ``job_file``."""
+    command = click.option("--job", "job_option", metavar="FILE", default=None,
+                           help="The job file (the same as giving JOB).")(command)
+    return click.argument("job_file", metavar="[JOB]", required=False)(command)
+
+
+def _job_path(job_file: str | None, job_option: str | None) -> str:
+    """The one job file given; a one-line usage error when there is none or two."""
+    if job_file is not None and job_option is not None:
+        raise ProvisionCliError("give the job file once: either JOB or --job FILE, not both")
+    if job_file is None and job_option is None:
+        raise ProvisionCliError("no job file: give JOB or --job FILE")
+    return job_file if job_file is not None else job_option
+
+
+DEFAULT_MAX_CYCLES = 10
+
+
+def is_steady(summary) -> bool:  # noqa: ANN001 - a CycleSummary
+    """A cycle that succeeded and exported nothing: every object it looked at was skipped (RedundantExport...)."""
+    return summary.state == "Succeeded" and summary.count(status="skipped") == summary.processed
 
 
 def _default_path(job_file: str, suffix: str) -> Path:
@@ -197,38 +223,64 @@ def _summary_table(summary) -> None:  # noqa: ANN001 - a CycleSummary
 
 
 @provision.command("run")
-@click.argument("job_file", metavar="JOB")
+@job_argument
 @click.option("--cycles", type=click.IntRange(1), default=None, help="Run N cycles back to back (default 1).")
+@click.option("--until-steady", is_flag=True,
+              help="Run cycles until one exports nothing (every object skipped), at most --max-cycles.")
+@click.option("--max-cycles", type=click.IntRange(1), default=None,
+              help=f"With --until-steady: give up after N cycles (default {DEFAULT_MAX_CYCLES}).")
 @click.option("--initial", "mode", flag_value="initial", help="Run an initial cycle (every object), as after a restart.")
 @click.option("--incremental", "mode", flag_value="incremental", help="Run an incremental cycle (changes since the watermark).")
 @click.option("--state", "state_file", type=click.Path(dir_okay=False), help="Job state (SQLite); default JOB's name + .state.db.")
 @click.option("--log", "log_file", type=click.Path(dir_okay=False), help="Provisioning log (JSON lines, appended); default JOB's name + .log.jsonl.")
+@click.option("--report", "report_file", type=click.Path(dir_okay=False),
+              help="Write a self-contained HTML report of this run's cycles (totals, failures by code, timeline).")
+@click.option("--transcript", "transcript_file", type=click.Path(dir_okay=False),
+              help="Write every HTTP exchange of this run, in full, as JSON lines (credentials redacted).")
 @click.option("--json", "as_json", is_flag=True, help="Print the cycle summaries as JSON.")
 @click.option("--quiet", is_flag=True, help="No progress or notes on stderr.")
-def run_cmd(job_file: str, cycles: int | None, mode: str | None, state_file: str | None, log_file: str | None,
-            as_json: bool, quiet: bool) -> None:
+def run_cmd(job_file: str | None, job_option: str | None, cycles: int | None, until_steady: bool,
+            max_cycles: int | None, mode: str | None, state_file: str | None, log_file: str | None,
+            report_file: str | None, transcript_file: str | None, as_json: bool, quiet: bool) -> None:
     """Run provisioning cycles: read the source, push users, groups, memberships and managers to the SCIM target.
 
-    Exit status: 0 when every cycle succeeded, 1 when a cycle had failures, was skipped (quarantine) or failed,
-    2 on a usage or configuration error.
+    Exit status: 0 when every cycle succeeded (with --until-steady: when a steady cycle was reached), 1 when a
+    cycle had failures, was skipped (quarantine) or failed, or no cycle was steady; 2 on a usage or
+    configuration error.
     """
     import json as jsonlib
 
     from .engine import EngineError
     from .sources import SourceError
 
+    job_file = _job_path(job_file, job_option)
     if cycles is not None and mode is not None:
         raise ProvisionCliError("give --cycles or --initial/--incremental, not both")
+    if cycles is not None and until_steady:
+        raise ProvisionCliError("give --cycles or --until-steady, not both")
+    if max_cycles is not None and not until_steady:
+        raise ProvisionCliError("--max-cycles only applies with --until-steady")
     job = _load(job_file)
     state_path = Path(state_file) if state_file else _default_path(job_file, ".state.db")
     log_path = Path(log_file) if log_file else _default_path(job_file, ".log.jsonl")
-    for path in (state_path, log_path):
+    report_path = Path(report_file) if report_file else None
+    transcript_path = Path(transcript_file) if transcript_file else None
+    for path in (state_path, log_path, *(p for p in (report_path, transcript_path) if p is not None)):
         if not path.parent.is_dir():
             raise ProvisionCliError(f"cannot write {path}: directory {path.parent} does not exist")
-    engine, state, log, progress = _engine(job, state_path, log_path, quiet=quiet)
-    summaries = []
+    transcript = _transcript(transcript_path, job) if transcript_path is not None else None
     try:
-        for index in range(cycles or 1):
+        engine, state, log, progress = _engine(job, state_path, log_path, quiet=quiet)
+    except ProvisionCliError:
+        if transcript is not None:
+            transcript.close()
+        raise
+    if transcript is not None:
+        engine.client.exchange_hook = transcript.record  # from the first probe on
+    summaries = []
+    bound = (max_cycles or DEFAULT_MAX_CYCLES) if until_steady else (cycles or 1)
+    try:
+        for index in range(bound):
             progress.start(f"cycle {index + 1}")
             try:
                 summaries.append(engine.run_cycle((mode or "auto") if index == 0 else "auto"))
@@ -236,6 +288,8 @@ def run_cmd(job_file: str, cycles: int | None, mode: str | None, state_file: str
                 progress.stop()
             if not as_json:
                 _summary_table(summaries[-1])
+            if until_steady and (is_steady(summaries[-1]) or summaries[-1].state in ("Failed", "Skipped")):
+                break
     except (EngineError, SourceError) as exc:
         raise ProvisionCliError(str(exc)) from None
     except KeyboardInterrupt:
@@ -246,24 +300,162 @@ def run_cmd(job_file: str, cycles: int | None, mode: str | None, state_file: str
         engine.close()
         state.close()
         log.close()
+        if transcript is not None:
+            transcript.close()
+    if report_path is not None:
+        _write_report(report_path, job, summaries, log_path)
     if as_json:
         click.echo(jsonlib.dumps([s.as_dict() for s in summaries], indent=2))
     elif not quiet:
-        click.echo(f"log: {log_path}  state: {state_path}", err=True)
+        click.echo(f"log: {log_path}  state: {state_path}" + (f"  report: {report_path}" if report_path else ""),
+                   err=True)
+    if until_steady:
+        last = summaries[-1]
+        if is_steady(last):
+            if not as_json and not quiet:
+                click.echo(f"steady after {len(summaries)} cycle{'s' if len(summaries) != 1 else ''}: "
+                           "the last one exported nothing", err=True)
+            return
+        if last.state in ("Failed", "Skipped"):
+            problem = f"cycle {len(summaries)} {last.state.lower()} ({'; '.join(last.notes[-1:]) or last.state})"
+        else:
+            problem = (f"cycle {len(summaries)} still exported {last.processed - last.count(status='skipped')} "
+                       f"object{'s' if last.processed - last.count(status='skipped') != 1 else ''}")
+        click.echo(f"entrasim: error: not steady after {len(summaries)} cycle{'s' if len(summaries) != 1 else ''}: "
+                   f"{problem}", err=True)
+        sys.exit(1)
     if any(s.state != "Succeeded" for s in summaries):
         sys.exit(1)
 
 
+def _secrets(job) -> list[str]:  # noqa: ANN001 - a Job
+    from .job import SecretUnavailable
+
+    try:
+        return [job.secret_token.reveal()] if job.secret_token is not None else []
+    except SecretUnavailable:
+        return []
+
+
+def _transcript(path: Path, job):  # noqa: ANN001, ANN202 - a Job; a TranscriptWriter
+    """A transcript file for the job's SCIM exchanges (hooked to the engine's client once it exists)."""
+    from .scim_client import split_tenant_url
+    from .transcript import TranscriptWriter
+
+    try:
+        return TranscriptWriter(path, split_tenant_url(job.tenant_url), secrets=_secrets(job))
+    except OSError as exc:
+        raise ProvisionCliError(f"cannot write the transcript {path}: {exc.strerror or exc}") from None
+
+
+def _write_report(report_path: Path, job, summaries: list, log_path: Path) -> None:  # noqa: ANN001 - a Job
+    """The HTML report of this run's cycles, from the summaries and the records the log file holds for them."""
+    from .logs import read_log
+    from .report import render_report
+
+    page = render_report([s.as_dict() for s in summaries], read_log(log_path),
+                         title=f"Provisioning report: {job.tenant_url}", secrets=_secrets(job))
+    try:
+        report_path.write_text(page, encoding="utf-8")
+    except OSError as exc:
+        raise ProvisionCliError(f"cannot write the report {report_path}: {exc.strerror or exc}") from None
+
+
+@provision.command("on-demand")
+@click.option("--job", "job_option", metavar="FILE", required=True, help="The job file.")
+@click.argument("user", metavar="USER")
+@click.option("--state", "state_file", type=click.Path(dir_okay=False), help="Job state; default JOB's name + .state.db.")
+@click.option("--log", "log_file", type=click.Path(dir_okay=False), help="Provisioning log (appended); default JOB's name + .log.jsonl.")
+@click.option("--json", "as_json", is_flag=True, help="Print the result, its records and steps as JSON.")
+def on_demand_cmd(job_option: str, user: str, state_file: str | None, log_file: str | None, as_json: bool) -> None:
+    """Provision one user now, as Entra's "Provision on demand": USER is its object id or userPrincipalName.
+
+    Prints each step (import, scope, match, action) and the result. Exit status: 0 when the user was created,
+    updated, disabled or skipped (the reason is shown), 1 when it failed, 2 on a usage or configuration error.
+    """
+    import dataclasses
+    import json as jsonlib
+
+    from .engine import EngineError
+    from .sources import SourceError
+
+    job = _load(job_option)
+    notes = []
+    if job.dialect != "default":
+        notes.append(f"dialect {job.dialect} does not apply to on-demand provisioning (as in Entra): "
+                     "requests use the default dialect")
+        job = dataclasses.replace(job, dialect="default")
+    state_path = Path(state_file) if state_file else _default_path(job_option, ".state.db")
+    log_path = Path(log_file) if log_file else _default_path(job_option, ".log.jsonl")
+    for path in (state_path, log_path):
+        if not path.parent.is_dir():
+            raise ProvisionCliError(f"cannot write {path}: directory {path.parent} does not exist")
+    engine, state, log, _progress = _engine(job, state_path, log_path, quiet=True, keep_records=True)
+    try:
+        result = engine.provision_on_demand(user)
+    except (EngineError, SourceError) as exc:
+        raise ProvisionCliError(str(exc)) from None
+    finally:
+        engine.close()
+        state.close()
+        log.close()
+    result.summary.notes[:0] = notes
+    if as_json:
+        click.echo(jsonlib.dumps(result.as_dict(), indent=2))
+    else:
+        _print_on_demand(result)
+    if not result.ok:
+        sys.exit(1)
+
+
+def _print_on_demand(result) -> None:  # noqa: ANN001 - an OnDemandResult
+    """The steps of each record, then one line with the result, as the on-demand pane shows them."""
+    if result.user is None:  # the test connection failed: its message is the last note
+        for note in result.summary.notes[:-1]:
+            click.echo(f"note: {note}")
+        click.echo("FAILED: " + "; ".join(result.summary.notes[-1:]))
+        return
+    for note in result.summary.notes:
+        click.echo(f"note: {note}")
+    number = 0
+    for record in result.records:
+        data = record.as_dict()
+        for step in data["provisioningSteps"]:
+            number += 1
+            click.echo(f"{number}. [{step['status']}] {step['name']}: {step['description']}")
+            for key, value in step["details"].items():
+                click.echo(f"     {key}: {value}")
+        for prop in data["modifiedProperties"]:
+            click.echo(f"     {prop['displayName']}: {prop['oldValue']} -> {prop['newValue']}")
+    name = result.user.user.userPrincipalName or result.user.id
+    failures = [r for r in result.records if r.status == "failure"]
+    if failures:
+        error = failures[0].error
+        click.echo(f"FAILED: {name}: {error.code}: {error.reason.splitlines()[0]}" if error else f"FAILED: {name}")
+        return
+    if result.summary.state == "Failed":
+        click.echo(f"FAILED: {name}: " + "; ".join(result.summary.notes[-1:]))
+        return
+    main = result.records[0] if result.records else None
+    if main is None:
+        click.echo(f"OK: {name}: nothing to do")
+    elif main.status == "skipped":
+        click.echo(f"OK: {name}: skipped ({main.skip_reason})")
+    else:
+        target = f" (target id {main.target_id})" if main.target_id else ""
+        click.echo(f"OK: {name}: {main.action}{target}")
+
+
 @provision.command("test-connection")
-@click.argument("job_file", metavar="JOB")
+@job_argument
 @click.option("--json", "as_json", is_flag=True, help="Print the result and the requests as JSON.")
-def test_connection_cmd(job_file: str, as_json: bool) -> None:
+def test_connection_cmd(job_file: str | None, job_option: str | None, as_json: bool) -> None:
     """Test the connection to the SCIM target as Entra does: query a user that cannot exist (exit 1 on failure)."""
     import json as jsonlib
 
     from .engine import EngineError, client_for, test_connection
 
-    job = _load(job_file)
+    job = _load(_job_path(job_file, job_option))
     try:
         client = client_for(job)
     except EngineError as exc:
@@ -283,15 +475,16 @@ def test_connection_cmd(job_file: str, as_json: bool) -> None:
 
 
 @provision.command("restart")
-@click.argument("job_file", metavar="JOB")
+@job_argument
 @click.option("--reset", "scope", required=True,
               type=click.Choice(["watermark", "escrows", "quarantine", "connectordatastore", "forcedeletes", "full"]),
               help="What to clear (Graph's restart criteria); forcedeletes lets held deletions through.")
 @click.option("--state", "state_file", type=click.Path(dir_okay=False), help="Job state; default JOB's name + .state.db.")
-def restart_cmd(job_file: str, scope: str, state_file: str | None) -> None:
+def restart_cmd(job_file: str | None, job_option: str | None, scope: str, state_file: str | None) -> None:
     """Restart a job: clear its watermark, escrows, quarantine or object connections, or allow held deletions."""
     from .state import JobState, StateError
 
+    job_file = _job_path(job_file, job_option)
     state_path = Path(state_file) if state_file else _default_path(job_file, ".state.db")
     if not state_path.is_file():
         raise ProvisionCliError(f"no job state at {state_path}: nothing to restart")
@@ -302,3 +495,42 @@ def restart_cmd(job_file: str, scope: str, state_file: str | None) -> None:
         raise ProvisionCliError(str(exc)) from None
     click.echo(f"{state_path}: reset {scope}; the next run starts "
                + ("an initial cycle" if scope in ("watermark", "full", "connectordatastore") else "where the job left off"))
+
+
+@provision.command("replay")
+@click.argument("transcript_file", metavar="TRANSCRIPT")
+@click.option("--target", required=True, help="SCIM base URL to send the requests to (e.g. http://host/scim/v2).")
+@click.option("--token", required=True, envvar="ENTRASIM_REPLAY_TOKEN", show_envvar=True,
+              help="Bearer token for the target.")
+@click.option("--json", "as_json", is_flag=True, help="Print the comparison as JSON.")
+def replay_cmd(transcript_file: str, target: str, token: str, as_json: bool) -> None:
+    """Send a run's transcript to another SCIM server and report where its answers differ (status, body keys).
+
+    Ids the new server assigns are learned from its answers and rewritten in later requests. Exit status: 0 when
+    every answer matched, 1 when any differed, 2 on a usage error.
+    """
+    import json as jsonlib
+    from urllib.parse import urlsplit
+
+    from .replay import replay
+    from .transcript import TranscriptError, read_transcript
+
+    path = Path(transcript_file)
+    if not path.is_file():
+        raise ProvisionCliError(f"cannot read {transcript_file}: " + ("it is a directory" if path.is_dir() else "no such file"))
+    if urlsplit(target).scheme not in ("http", "https") or not urlsplit(target).netloc:
+        raise ProvisionCliError(f"--target {target}: give the SCIM base URL, starting with http:// or https://")
+    try:
+        entries = read_transcript(path)
+    except TranscriptError as exc:
+        raise ProvisionCliError(str(exc)) from None
+    report = replay(entries, target, token)
+    if as_json:
+        click.echo(jsonlib.dumps(report.as_dict(), indent=2))
+    else:
+        for difference in report.differences:
+            click.echo(difference.describe())
+        click.echo(f"{report.sent} requests replayed to {report.target}: {report.sent - len(report.differences)} same, "
+                   f"{len(report.differences)} different ({len(report.ids)} ids rewritten)")
+    if report.differences:
+        sys.exit(1)

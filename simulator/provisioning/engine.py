@@ -102,6 +102,7 @@ EXCEPTION_MESSAGE = ("Processing of the HTTP request resulted in an exception. P
 SCIM = "SystemForCrossDomainIdentityManagement"
 
 INITIAL, INCREMENTAL = "initial", "incremental"
+ON_DEMAND = "onDemand"
 QUARANTINE_EXCEPTION = "EncounteredQuarantineException"
 TOO_MANY_DELETES = "TooManyDeletes"
 
@@ -150,6 +151,23 @@ class ConnectionTest:
     def as_dict(self) -> dict[str, Any]:
         return {"ok": self.ok, "message": self.message, "details": list(self.details),
                 "requests": [e.as_dict() for e in self.exchanges]}
+
+
+@dataclass
+class OnDemandResult:
+    """What provisioning one user on demand did: the user, the records (with their steps) and the summary."""
+
+    ok: bool
+    user: SourceUser | None
+    summary: CycleSummary
+    records: list[LogRecord]
+    connection: ConnectionTest
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"ok": self.ok, "userId": self.user.id if self.user else None,
+                "userPrincipalName": self.user.user.userPrincipalName if self.user else None,
+                "summary": self.summary.as_dict(), "records": [r.as_dict() for r in self.records],
+                "connection": self.connection.as_dict()}
 
 
 # ------------------------------------------------------------------ plans and outcomes
@@ -384,6 +402,56 @@ class ProvisioningEngine:
         for index in range(cycles):
             summaries.append(self.run_cycle(mode if index == 0 else "auto"))
         return summaries
+
+    # ------------------------------------------------------------------ on demand
+    def provision_on_demand(self, user: str) -> OnDemandResult:
+        """Entra's "Provision on demand" for one user (its source id or userPrincipalName), outside any cycle.
+
+        As in Entra: the test-connection probe, then import, scoping, matching
+        and one create, update, disable or skip of that user, then its manager
+        reference if the manager is already provisioned. Group memberships are
+        not exported (the reference documents no membership step for a user run
+        on demand). The watermark and the cycle history are untouched, and a
+        refused credential fails the run without quarantining the job. Records
+        go to the job's log like any cycle's, under their own cycle id.
+        """
+        cycle = _Cycle(self, ON_DEMAND, [])
+        summary = cycle.summary
+        test = self.test_connection()
+        if not test.ok:
+            summary.state = "Failed"
+            summary.notes.append("test connection failed: " + "; ".join([test.message, *test.details]))
+            cycle._finish(record=False)
+            return OnDemandResult(False, None, summary, [], test)
+        read, su = self._on_demand_read(user)
+        if su is None:
+            raise EngineError(f"no user '{user}' in the source (give its object id or userPrincipalName)")
+        written = len(self.log.records)
+        cycle.links[USER] = self.state.links(USER)
+        cycle.links[GROUP] = self.state.links(GROUP)
+        plan = cycle._plan_user(su)
+        plan.log_skip = True
+        cycle._run_phase("users", [plan], cycle._export_user)
+        if cycle.aborted is None and self.manager_row is not None:
+            cycle._references(read)
+        failed = summary.count(status="failure") > 0
+        summary.state = "Failed" if cycle.aborted is not None else ("EntryLevelErrors" if failed else "Succeeded")
+        cycle._finish(record=False)
+        records = [r for r in self.log.records[written:] if r.cycle_id == summary.cycle_id]
+        return OnDemandResult(not failed and cycle.aborted is None, su, summary, records, test)
+
+    def _on_demand_read(self, key: str) -> tuple[SourceRead, SourceUser | None]:
+        """The source user ``key`` names (object id or userPrincipalName, any case), read as a cycle reads it."""
+        everything = self.source.read_all()
+        wanted = key.lower()
+        for uid, su in everything.users.items():
+            if uid.lower() == wanted or (su.user.userPrincipalName or "").lower() == wanted:
+                read = SourceRead(users={uid: su}, full=False)
+                return read, su
+        if key in self.state.links(USER):  # linked, and gone from the directory since: deleted or soft-deleted
+            read = self.source.read_objects([key], [])
+            return read, read.users.get(key)
+        return SourceRead(), None
 
     # ------------------------------------------------------------------ quarantine
     def enter_quarantine(self, reason: str, details: str) -> Quarantine:

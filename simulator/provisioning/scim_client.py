@@ -370,6 +370,9 @@ class ScimClient:
         self._paused_until = 0.0
         self.requests_sent = 0
         self._count_lock = threading.Lock()
+        #: called with every exchange in full (``transcript.TranscriptWriter.record``): method, URL, request headers,
+        #: request body, status (None without an answer), response body, error
+        self.exchange_hook: Callable[..., None] | None = None
 
     def __repr__(self) -> str:
         return f"ScimClient({self.base_url}, dialect={self.dialect.name})"
@@ -427,6 +430,8 @@ class ScimClient:
                 kind = "timeout" if isinstance(exc, urllib3.exceptions.TimeoutError) else "connection"
                 exchanges.append(Exchange(method, url, None, round((time.perf_counter() - started) * 1000, 3), attempt,
                                           _clip(data), None, f"{kind}: {type(exc).__name__}", waited))
+                if self.exchange_hook is not None:
+                    self.exchange_hook(method, url, headers, data, None, None, f"{kind}: {type(exc).__name__}")
                 if method in IDEMPOTENT and attempt < self.retry.max_attempts:
                     self._sleep(self.retry.backoff(attempt))
                     continue
@@ -434,6 +439,8 @@ class ScimClient:
                           f" ({type(exc).__name__})"
                 raise ScimTransportError(kind, f"{method} {url}: {message}", method, exchanges) from None
             response = self._response(raw, method, url, data, started, attempt, waited, exchanges)
+            if self.exchange_hook is not None:
+                self.exchange_hook(method, url, headers, data, response.status, raw.data or b"", None)
             status = response.status
             if 200 <= status < 300:
                 return response

@@ -23,7 +23,9 @@ from urllib.parse import parse_qs
 
 import pytest
 import requests
+from click.testing import CliRunner
 
+from simulator.cli import main
 from simulator.clock import Clock
 from simulator.faults import FaultInjector
 from simulator.lms.scim import LmsConfig, ScimStore, create_app, load_profile
@@ -36,7 +38,7 @@ from simulator.provisioning.scim_client import RetryPolicy
 from simulator.provisioning.sources import TenantSource
 from simulator.provisioning.state import JobState
 from simulator.serving import RunningServer, start_in_thread
-from simulator.tenant import Tenant
+from simulator.tenant import Tenant, snapshot
 
 TOKEN = "provisioning-test-token"
 START = "2026-01-15T09:00:00Z"
@@ -304,3 +306,25 @@ def make_tenant_for_graph() -> Tenant:
     group_id = next(iter(tenant.groups))
     tenant.remove_member(group_id, tenant.get_user("user2@contoso.com").id)
     return tenant
+
+
+# ------------------------------------------------------------------ the provision CLI
+@pytest.fixture
+def workspace(tmp_path, scim_targets, monkeypatch):
+    """A job written by ``init``, pointed at a SCIM LMS, reading a snapshot next to it."""
+    target = scim_targets("lms", "entra-tolerant")
+    tenant = new_tenant()
+    add_people(tenant, 3)
+    snapshot.save(tenant, tmp_path / "tenant.json")
+    runner = CliRunner()
+    job = tmp_path / "job.yaml"
+    result = runner.invoke(main, ["provision", "init", "-o", str(job)])
+    assert result.exit_code == 0, result.output
+    text = job.read_text().replace("https://localhost:8443/scim/v2", target.base).replace("requestRate: 25", "requestRate: null")
+    job.write_text(text)
+    monkeypatch.setenv("LMS_TOKEN", TOKEN)
+    return runner, job, tenant, target
+
+
+def run(runner: CliRunner, *args: str):
+    return runner.invoke(main, ["provision", *args])

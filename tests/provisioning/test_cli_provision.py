@@ -10,34 +10,11 @@ import sys
 import time
 
 import pytest
-from click.testing import CliRunner
 
-from simulator.cli import main
 from simulator.provisioning.logs import read_log
 from simulator.tenant import snapshot
 
-from .conftest import TOKEN, add_people, new_tenant
-
-
-@pytest.fixture
-def workspace(tmp_path, scim_targets, monkeypatch):
-    """A job written by ``init``, pointed at a SCIM LMS, reading a snapshot next to it."""
-    target = scim_targets("lms", "entra-tolerant")
-    tenant = new_tenant()
-    add_people(tenant, 3)
-    snapshot.save(tenant, tmp_path / "tenant.json")
-    runner = CliRunner()
-    job = tmp_path / "job.yaml"
-    result = runner.invoke(main, ["provision", "init", "-o", str(job)])
-    assert result.exit_code == 0, result.output
-    text = job.read_text().replace("https://localhost:8443/scim/v2", target.base).replace("requestRate: 25", "requestRate: null")
-    job.write_text(text)
-    monkeypatch.setenv("LMS_TOKEN", TOKEN)
-    return runner, job, tenant, target
-
-
-def run(runner: CliRunner, *args: str):
-    return runner.invoke(main, ["provision", *args])
+from .conftest import TOKEN, run
 
 
 def test_run_initial_then_incremental_cycles(workspace):
