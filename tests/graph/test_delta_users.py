@@ -19,38 +19,9 @@ from simulator.graph.app import create_app
 from simulator.serving import start_in_thread
 from simulator.tenant import Tenant
 
+from delta_client import Client
+
 SELECT = "displayName,jobTitle,accountEnabled"
-
-
-
-class Client:
-    """A Graph client that mints a fresh token per call (tests move the simulated clock by days)."""
-
-    def __init__(self, server, app_id: str | None = None):
-        self.server = server
-        self.app_id = app_id or server.client_id
-        self.http = requests.Session()
-        self.http.trust_env = False
-
-    def get(self, url: str, headers: dict | None = None, params: dict | None = None) -> requests.Response:
-        token = self.server.app.extensions["entrasim"].tokens.issue(self.app_id)[0]
-        if not url.startswith("http"):
-            url = f"{self.server.graph_url}{url}"
-        return self.http.get(url, params=params, headers={"Authorization": f"Bearer {token}", **(headers or {})})
-
-    def round(self, url: str, headers: dict | None = None, params: dict | None = None) -> tuple[list[dict], str]:
-        """Follow nextLinks to the deltaLink: (every page's body, the deltaLink)."""
-        pages = []
-        response = self.get(url, headers, params)
-        while True:
-            assert response.status_code == 200, response.text
-            body = response.json()
-            pages.append(body)
-            assert not ("@odata.nextLink" in body and "@odata.deltaLink" in body)
-            if "@odata.deltaLink" in body:
-                return pages, body["@odata.deltaLink"]
-            assert body["@odata.nextLink"].startswith(f"{self.server.graph_url}/users/delta?$skiptoken=")
-            response = self.get(body["@odata.nextLink"], headers)
 
 
 def make_tenant() -> Tenant:
