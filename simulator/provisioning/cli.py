@@ -79,6 +79,39 @@ def validate_cmd(job_file: str) -> None:
 # ------------------------------------------------------------------ running jobs
 
 
+def _with_source(job, spec: str | None):  # noqa: ANN001, ANN202 - a Job
+    """The job reading another source: ``snapshot:PATH``, or ``graph:INFO`` where INFO is the file
+    ``entrasim serve graph --info-file`` writes (or any JSON with the same keys)."""
+    import dataclasses
+    import json as jsonlib
+
+    from .job import GraphSource, Secret, SourceConfig
+
+    if spec is None:
+        return job
+    kind, _, target = spec.partition(":")
+    if kind not in ("snapshot", "graph") or not target:
+        raise ProvisionCliError(f"--source must be snapshot:PATH or graph:INFO_FILE, got '{spec}'")
+    path = Path(target)
+    if not path.is_file():
+        raise ProvisionCliError(f"--source: cannot read {target}: no such file")
+    if kind == "snapshot":
+        return dataclasses.replace(job, source=SourceConfig(kind="snapshot", snapshot=path))
+    try:
+        info = jsonlib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ProvisionCliError(f"--source: {target} is not a JSON info file: {exc}") from None
+    missing = [key for key in ("tenant_id", "client_id", "client_secret", "authority_host", "graph_url")
+               if not isinstance(info, dict) or not info.get(key)]
+    if missing:
+        raise ProvisionCliError(f"--source: {target} lacks {', '.join(missing)} (write it with "
+                                "entrasim serve graph --info-file)")
+    graph = GraphSource(tenant_id=info["tenant_id"], client_id=info["client_id"],
+                        client_secret=Secret(value=info["client_secret"]), authority=info["authority_host"],
+                        graph_url=info["graph_url"], ca_bundle=Path(info["ca_bundle"]) if info.get("ca_bundle") else None)
+    return dataclasses.replace(job, source=SourceConfig(kind="graph", graph=graph))
+
+
 def _load(job_file: str):  # noqa: ANN202 - a Job
     path = Path(job_file)
     if not path.is_file():
@@ -237,11 +270,14 @@ def _summary_table(summary) -> None:  # noqa: ANN001 - a CycleSummary
               help="Write a self-contained HTML report of this run's cycles (totals, failures by code, timeline).")
 @click.option("--transcript", "transcript_file", type=click.Path(dir_okay=False),
               help="Write every HTTP exchange of this run, in full, as JSON lines (credentials redacted).")
+@click.option("--source", "source_spec", metavar="SPEC",
+              help="Read another source than the job's: snapshot:PATH, or graph:INFO (an `entrasim serve graph` info file).")
 @click.option("--json", "as_json", is_flag=True, help="Print the cycle summaries as JSON.")
 @click.option("--quiet", is_flag=True, help="No progress or notes on stderr.")
 def run_cmd(job_file: str | None, job_option: str | None, cycles: int | None, until_steady: bool,
             max_cycles: int | None, mode: str | None, state_file: str | None, log_file: str | None,
-            report_file: str | None, transcript_file: str | None, as_json: bool, quiet: bool) -> None:
+            report_file: str | None, transcript_file: str | None, source_spec: str | None, as_json: bool,
+            quiet: bool) -> None:
     """Run provisioning cycles: read the source, push users, groups, memberships and managers to the SCIM target.
 
     Exit status: 0 when every cycle succeeded (with --until-steady: when a steady cycle was reached), 1 when a
@@ -260,7 +296,7 @@ def run_cmd(job_file: str | None, job_option: str | None, cycles: int | None, un
         raise ProvisionCliError("give --cycles or --until-steady, not both")
     if max_cycles is not None and not until_steady:
         raise ProvisionCliError("--max-cycles only applies with --until-steady")
-    job = _load(job_file)
+    job = _with_source(_load(job_file), source_spec)
     state_path = Path(state_file) if state_file else _default_path(job_file, ".state.db")
     log_path = Path(log_file) if log_file else _default_path(job_file, ".log.jsonl")
     report_path = Path(report_file) if report_file else None
