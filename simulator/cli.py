@@ -95,6 +95,7 @@ def serve_graph(tenant_file, users, groups, seed, host, port, tls, cert_dir, con
         "graph_url": f"{base}/v1.0",
         "scope": "https://graph.microsoft.com/.default",
         "ca_bundle": str(certs.ca_cert) if certs else None,
+        "provisioning_service_principal_id": tenant.provisioning_app.id,
     }
     if control:
         info["control_url"] = f"{base}/_entrasim"

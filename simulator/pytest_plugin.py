@@ -79,6 +79,7 @@ class GraphServer:
             "tenant_domain": self.tenant.primary_domain, "client_id": self.client_id,
             "client_secret": secret.secretText if secret else None, "client_secret_id": secret.keyId if secret else None,
             "graph_url": self.graph_url, "scope": "https://graph.microsoft.com/.default", "ca_bundle": self.ca,
+            "provisioning_service_principal_id": self.tenant.provisioning_app.id,
         }
 
 

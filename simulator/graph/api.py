@@ -13,8 +13,8 @@ and after the workload answers:
   ``x-ms-resource-unit`` to every response, and Graph's OData content type to
   JSON successes.
 
-The routes themselves live in :mod:`.users`, :mod:`.groups` and
-:mod:`.organization` (imported at the bottom of this module to register them).
+The routes themselves live in :mod:`.users`, :mod:`.groups`, :mod:`.organization`
+and :mod:`.service_principals` (imported at the bottom of this module to register them).
 """
 
 from __future__ import annotations
@@ -52,6 +52,9 @@ bp.record_once(paging.install)
 USER_READ = frozenset({"User.Read.All", "User.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All"})
 GROUP_READ = frozenset({"GroupMember.Read.All", "Group.Read.All", "GroupMember.ReadWrite.All", "Group.ReadWrite.All",
                         "Directory.Read.All", "Directory.ReadWrite.All"})
+#: appRoleAssignedTo and servicePrincipals: Application.Read.All is the least privileged (Graph's permission tables).
+APPLICATION_READ = frozenset({"Application.Read.All", "Application.ReadWrite.All", "AppRoleAssignment.ReadWrite.All",
+                              "Directory.Read.All", "Directory.ReadWrite.All"})
 ORGANIZATION_READ = frozenset({"Organization.Read.All", "Organization.ReadWrite.All", "Directory.Read.All",
                                "Directory.ReadWrite.All"})
 
@@ -219,4 +222,4 @@ def _matches(adapter, path: str, method: str = "GET") -> bool:
 
 
 # Importing the route modules registers their routes on ``bp``.
-from . import groups, organization, users  # noqa: E402,F401
+from . import groups, organization, service_principals, users  # noqa: E402,F401

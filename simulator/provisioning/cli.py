@@ -108,7 +108,8 @@ def _with_source(job, spec: str | None):  # noqa: ANN001, ANN202 - a Job
                                 "entrasim serve graph --info-file)")
     graph = GraphSource(tenant_id=info["tenant_id"], client_id=info["client_id"],
                         client_secret=Secret(value=info["client_secret"]), authority=info["authority_host"],
-                        graph_url=info["graph_url"], ca_bundle=Path(info["ca_bundle"]) if info.get("ca_bundle") else None)
+                        graph_url=info["graph_url"], ca_bundle=Path(info["ca_bundle"]) if info.get("ca_bundle") else None,
+                        service_principal_id=info.get("provisioning_service_principal_id"))
     return dataclasses.replace(job, source=SourceConfig(kind="graph", graph=graph))
 
 

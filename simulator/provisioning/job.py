@@ -136,6 +136,8 @@ class GraphSource:
     authority: str = "https://login.microsoftonline.com"
     graph_url: str = "https://graph.microsoft.com/v1.0"
     ca_bundle: Path | None = None
+    #: the enterprise application whose assignments decide who is assigned; None: everyone counts as assigned.
+    service_principal_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -401,7 +403,7 @@ def _dialect(document: _Document, target: dict, problems: list[Problem]) -> str:
 
 def _source(document: _Document, config: dict, base_dir: Path, problems: list[Problem]) -> SourceConfig:
     kind = config["type"]
-    graph_keys = ("tenantId", "clientId", "clientSecret", "authority", "graphUrl", "caBundle")
+    graph_keys = ("tenantId", "clientId", "clientSecret", "authority", "graphUrl", "caBundle", "servicePrincipalId")
     allowed = {"tenant": (), "snapshot": ("path",), "graph": graph_keys}[kind]
     for key in ("path",) + graph_keys:
         if key in config and key not in allowed:
@@ -417,6 +419,8 @@ def _source(document: _Document, config: dict, base_dir: Path, problems: list[Pr
             extra["graph_url"] = config["graphUrl"]
         if "caBundle" in config:
             extra["ca_bundle"] = base_dir / config["caBundle"]
+        if "servicePrincipalId" in config:
+            extra["service_principal_id"] = config["servicePrincipalId"]
         return SourceConfig(kind, graph=GraphSource(config["tenantId"], config["clientId"], secret or Secret(value=""), **extra))
     return SourceConfig(kind)
 

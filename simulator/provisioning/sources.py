@@ -15,9 +15,11 @@ persist once the cycle has exported them.
 - ``GraphSource``: any Microsoft Graph endpoint (our mock, or a real tenant,
   read-only) through client credentials with msal. Users and groups are read with
   delta queries (``manager@delta``, ``members@delta``), and the watermark is the
-  pair of deltaLinks, as Entra itself tracks changes. Graph does not show this
-  job's app assignments to another app, so with a Graph source every user and
-  group counts as assigned; scoping filters still apply.
+  pair of deltaLinks, as Entra itself tracks changes. Which users and groups are
+  assigned comes from the enterprise application's ``appRoleAssignedTo`` when the
+  job names it (``servicePrincipalId``): assigned users, and direct members of
+  assigned groups (Entra ignores nested groups for assignment). Without it every
+  user and group counts as assigned; scoping filters still apply either way.
 
 A watermark a source cannot continue from (another tenant's, a snapshot older
 than the watermark, an expired deltaLink) raises ``WatermarkInvalid``: the engine
@@ -26,6 +28,7 @@ then runs an initial cycle, as Entra does after a restart.
 
 from __future__ import annotations
 
+import hashlib
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Iterable
@@ -45,6 +48,8 @@ from .job import Job, SecretUnavailable
 MICROSOFT_AUTHORITY_HOSTS = frozenset({"login.microsoftonline.com", "login.microsoftonline.us", "login.partner.microsoftonline.cn",
                                        "login.chinacloudapi.cn", "login.windows.net", "login.microsoft.com", "sts.windows.net"})
 ASSIGNED_EVERYONE = "Graph does not list this job's app assignments: every user and group counts as assigned"
+ASSIGNMENT_PERMISSION_HINT = ("reading the enterprise application's assignments (source.servicePrincipalId) needs "
+                              "Application.Read.All or Directory.Read.All")
 
 #: user properties read from Graph (Graph's names; the mappings' names are translated by ``attributes``).
 GRAPH_USER_PROPERTIES = ("id", "userPrincipalName", "displayName", "mail", "otherMails", "givenName", "surname",
@@ -322,19 +327,38 @@ def _tombstone(user_id: str) -> User:
     return User(id=user_id, userPrincipalName="", displayName="")
 
 
+@dataclass(frozen=True)
+class GraphAssignments:
+    """Who is assigned to the enterprise application, as read from its ``appRoleAssignedTo``."""
+
+    #: directly assigned users and direct members of assigned groups.
+    users: frozenset[str]
+    groups: frozenset[str]
+
+    def fingerprint(self) -> str:
+        """Kept in the watermark: a different one next cycle means assignments changed."""
+        digest = hashlib.sha256()
+        for kind, ids in (("u", self.users), ("g", self.groups)):
+            for object_id in sorted(ids):
+                digest.update(f"{kind}:{object_id}\n".encode())
+        return digest.hexdigest()
+
+
 class GraphSource(Source):
     """A Graph v1.0 endpoint read with an app's client credentials (read-only)."""
 
     kind = "graph"
-    notes = (ASSIGNED_EVERYONE,)
     page_size = 999
     max_throttle_retries = 5
 
     def __init__(self, config: GraphSourceConfig, *, need_manager: bool = True, need_members: bool = True,
-                 sleep=time.sleep):
+                 read_assignments: bool = True, sleep=time.sleep):
+        """``read_assignments``: read the app's assignments when the config names it (false for scope "all")."""
         import msal
 
         self.config = config
+        self.service_principal_id = config.service_principal_id if read_assignments else None
+        self.notes = () if self.service_principal_id else (ASSIGNED_EVERYONE,)
         self.tenant_id = config.tenant_id
         self.need_manager = need_manager
         self.need_members = need_members
@@ -424,11 +448,32 @@ class GraphSource(Source):
         names = list(GRAPH_GROUP_PROPERTIES) + (["members"] if self.need_members else [])
         return {"$select": ",".join(names)}
 
+    def _assignments(self) -> GraphAssignments | None:
+        """The app's assignments, or None when the job does not name the app (everyone counts as assigned)."""
+        if self.service_principal_id is None:
+            return None
+        try:
+            items, _ = self._pages(f"/servicePrincipals/{self.service_principal_id}/appRoleAssignedTo")
+        except SourceError as exc:
+            raise SourceError(f"{exc} ({ASSIGNMENT_PERMISSION_HINT})") from None
+        users = {item["principalId"] for item in items if item.get("principalType") == "User"}
+        groups = frozenset(item["principalId"] for item in items if item.get("principalType") == "Group")
+        for gid in groups:
+            users.update(self._members_of(gid))  # direct members only: nested groups do not inherit assignment
+        return GraphAssignments(frozenset(users), groups)
+
+    def _watermark(self, user_link: str | None, group_link: str | None, assignments: GraphAssignments | None) -> str:
+        mark: dict[str, Any] = {"users": user_link, "groups": group_link}
+        if assignments is not None:
+            mark["assignments"] = assignments.fingerprint()
+        return orjson.dumps(mark).decode()
+
     def read_all(self) -> SourceRead:
+        assignments = self._assignments()
         users, user_link = self._pages("/users/delta", self._user_delta_params())
         groups, group_link = self._pages("/groups/delta", self._group_delta_params())
-        read = self._assemble(users, groups, full=True)
-        read.watermark = orjson.dumps({"users": user_link, "groups": group_link}).decode()
+        read = self._assemble(users, groups, full=True, assignments=assignments)
+        read.watermark = self._watermark(user_link, group_link, assignments)
         return read
 
     def read_changes(self, watermark: str) -> SourceRead:
@@ -439,13 +484,18 @@ class GraphSource(Source):
             raise WatermarkInvalid("the watermark is not a pair of Graph deltaLinks") from None
         if not (isinstance(user_link, str) and isinstance(group_link, str)):
             raise WatermarkInvalid("the watermark is not a pair of Graph deltaLinks")
+        assignments = self._assignments()
+        if assignments is not None and links.get("assignments") != assignments.fingerprint():
+            # Delta queries do not report assignment changes: re-read everyone, as after a restart.
+            raise WatermarkInvalid("the enterprise application's assignments changed since the last cycle")
         users, new_user_link = self._pages(user_link)
         groups, new_group_link = self._pages(group_link)
-        read = self._assemble(users, groups, full=False)
-        read.watermark = orjson.dumps({"users": new_user_link, "groups": new_group_link}).decode()
+        read = self._assemble(users, groups, full=False, assignments=assignments)
+        read.watermark = self._watermark(new_user_link, new_group_link, assignments)
         return read
 
-    def _assemble(self, user_items: list[dict[str, Any]], group_items: list[dict[str, Any]], *, full: bool) -> SourceRead:
+    def _assemble(self, user_items: list[dict[str, Any]], group_items: list[dict[str, Any]], *, full: bool,
+                  assignments: GraphAssignments | None) -> SourceRead:
         read = SourceRead(full=full)
         merged_users: dict[str, dict[str, Any]] = {}
         managers: dict[str, str | None] = {}
@@ -469,7 +519,7 @@ class GraphSource(Source):
                 manager_id = managers.get(uid)
             else:
                 manager_id = self._manager_of(uid)
-            read.users[uid] = SourceUser(_user_from_graph(item, manager_id), assigned=True)
+            read.users[uid] = SourceUser(_user_from_graph(item, manager_id), assigned=_user_assigned(assignments, uid))
         group_bodies: dict[str, dict[str, Any]] = {}
         member_changes: dict[str, dict[str, bool]] = {}
         for item in group_items:
@@ -491,7 +541,8 @@ class GraphSource(Source):
                 members = [m for m, present in member_changes.get(gid, {}).items() if present]
             else:
                 members = self._members_of(gid)
-            read.groups[gid] = SourceGroup(_group_from_graph(item, members), assigned=True, members=tuple(members))
+            group = _group_from_graph(item, members)
+            read.groups[gid] = SourceGroup(group, assigned=_group_assigned(assignments, group), members=tuple(members))
         return read
 
     def _manager_of(self, user_id: str) -> str | None:
@@ -509,6 +560,7 @@ class GraphSource(Source):
 
     def read_objects(self, user_ids: Iterable[str], group_ids: Iterable[str]) -> SourceRead:
         read = SourceRead()
+        assignments = self._assignments()
         select_users = ",".join(GRAPH_USER_PROPERTIES)
         for uid in user_ids:
             body = self._get(f"/users/{uid}", params={"$select": select_users}, allow_404=True)
@@ -516,7 +568,7 @@ class GraphSource(Source):
                 read.users[uid] = SourceUser(_tombstone(uid), assigned=True, deleted=True, tombstone=True)
                 continue
             manager_id = self._manager_of(uid) if self.need_manager else None
-            read.users[uid] = SourceUser(_user_from_graph(body, manager_id), assigned=True)
+            read.users[uid] = SourceUser(_user_from_graph(body, manager_id), assigned=_user_assigned(assignments, uid))
         select_groups = ",".join(GRAPH_GROUP_PROPERTIES)
         for gid in group_ids:
             body = self._get(f"/groups/{gid}", params={"$select": select_groups}, allow_404=True)
@@ -524,8 +576,18 @@ class GraphSource(Source):
                 read.deleted_groups.add(gid)
                 continue
             members = self._members_of(gid) if self.need_members else []
-            read.groups[gid] = SourceGroup(_group_from_graph(body, members), assigned=True, members=tuple(members))
+            group = _group_from_graph(body, members)
+            read.groups[gid] = SourceGroup(group, assigned=_group_assigned(assignments, group), members=tuple(members))
         return read
+
+
+def _user_assigned(assignments: GraphAssignments | None, user_id: str) -> bool:
+    return assignments is None or user_id in assignments.users
+
+
+def _group_assigned(assignments: GraphAssignments | None, group: Group) -> bool:
+    """As for the tenant source: an assigned group is provisioned when it is a security group."""
+    return assignments is None or (group.id in assignments.groups and bool(group.securityEnabled))
 
 
 def _graph_message(response: requests.Response) -> str:
@@ -551,4 +613,5 @@ def source_for(job: Job, tenant: Tenant | None = None) -> Source:
         return SnapshotSource(config.snapshot)
     need_manager = any(row.reference and row.source == "manager" for row in job.users.attributes)
     need_members = job.groups.enabled and any(row.reference for row in job.groups.attributes)
-    return GraphSource(config.graph, need_manager=need_manager, need_members=need_members)
+    return GraphSource(config.graph, need_manager=need_manager, need_members=need_members,
+                       read_assignments=job.scope == "assigned")

@@ -41,10 +41,16 @@ PERMISSIONS: dict[str, str] = {
     "GroupMember.Read.All": "98830695-27a2-44f7-8c18-0c3ebc9698f6",
     "Group.Read.All": "5b567255-7703-4780-807c-7be8301ae99b",
     "Directory.Read.All": "7ab1d382-f21e-4acd-a863-ba3e13f7da61",
+    "Application.Read.All": "9a5d68dd-52b0-4cc2-bd40-abcf44ac3a30",
 }
 DEFAULT_PERMISSIONS = ("User.Read.All", "Group.Read.All", "GroupMember.Read.All")
 
 GRAPH_APP_ID = "00000003-0000-0000-c000-000000000000"
+
+#: Display name of the enterprise application whose assignments scope provisioning to the LMS.
+PROVISIONING_APP_NAME = "entrasim LMS (provisioning)"
+#: The app role Entra gives an assignment to an application that defines no roles ("Default Access").
+DEFAULT_ACCESS_ROLE_ID = "00000000-0000-0000-0000-000000000000"
 
 
 @dataclass(slots=True)
@@ -172,6 +178,14 @@ class AppAssignment:
     principalId: str
     principalType: str  # "User" or "Group"
     appRole: str = "User"
+    createdDateTime: datetime | None = None
+
+
+def app_role_id(role: str) -> str:
+    """The appRoleId Graph shows for an assignment: Default Access for "User", else a GUID stable per role name."""
+    if role == "User":
+        return DEFAULT_ACCESS_ROLE_ID
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"https://entrasim/appRoles/{role}"))
 
 
 class Tenant:
@@ -203,6 +217,7 @@ class Tenant:
         self.applications: dict[str, Application] = {}  # by appId
         self.service_principals: dict[str, ServicePrincipal] = {}  # by appId
         self.assignments: dict[str, AppAssignment] = {}  # by principal id
+        self._provisioning_app: ServicePrincipal | None = None
         self._upn_index: dict[str, str] = {}  # lowercased UPN -> user id (active and soft-deleted)
         self.clock.on_change(lambda _now: self.purge_expired())
 
@@ -690,6 +705,22 @@ class Tenant:
             return sp
 
     # ---------------------------------------------------------- assignments
+    @property
+    def provisioning_app(self) -> ServicePrincipal:
+        """The enterprise application that ``assignments`` belong to, as a service principal.
+
+        Its id and appId come from a generator seeded by the tenant's seed and id,
+        not from the tenant's main generator: creating it on first use then shifts
+        no other id, and a tenant rebuilt from a snapshot (which keeps seed and id,
+        old snapshots included) gets the same identity back.
+        """
+        with self.lock:
+            if self._provisioning_app is None:
+                rng = random.Random(f"{self.seed}:{self.id}:provisioning-app")
+                sp_id, app_id = (str(uuid.UUID(int=rng.getrandbits(128), version=4)) for _ in range(2))
+                self._provisioning_app = ServicePrincipal(id=sp_id, appId=app_id, displayName=PROVISIONING_APP_NAME)
+            return self._provisioning_app
+
     def assign(self, principal_ident: str, app_role: str = "User") -> AppAssignment:
         """Assign a user or group to the enterprise app that provisions to the LMS."""
         with self.lock:
@@ -697,8 +728,10 @@ class Tenant:
                 principal_id, kind = principal_ident, "Group"
             else:
                 principal_id, kind = self.get_user(principal_ident).id, "User"
-            assignment = AppAssignment(principalId=principal_id, principalType=kind, appRole=app_role)
             old = self.assignments.get(principal_id)
+            created = old.createdDateTime if old is not None and old.createdDateTime is not None else self._now()
+            assignment = AppAssignment(principalId=principal_id, principalType=kind, appRole=app_role,
+                                       createdDateTime=created)
             self.assignments[principal_id] = assignment
             self._record("assignment", principal_id, "assigned", {"appRole": [old.appRole if old else None, app_role]})
             return assignment

@@ -51,7 +51,7 @@ from typing import Callable, Iterable
 
 from ..clock import Clock, parse_iso
 from .journal import ChangeJournal
-from .model import Group, Tenant, User, _nickname, guest_upn
+from .model import DEFAULT_PERMISSIONS, Group, Tenant, User, _nickname, guest_upn
 
 CONNECTOR_APP_NAME = "entrasim LMS connector"
 
@@ -620,7 +620,10 @@ def _unique(name: str, used: set[str]) -> str:
 def _register_connector(spec: SeedSpec, tenant: Tenant, rng: random.Random, candidates: list[str], start: datetime) -> None:
     """Register the LMS connector app a month before ``start`` and assign a few of ``candidates`` to it."""
     tenant.clock.set(start - timedelta(days=30))
-    tenant.register_application(CONNECTOR_APP_NAME, consent=True, secret=True)
+    # Application.Read.All lets the same app read which users and groups are assigned to the
+    # provisioning app (GET /servicePrincipals/{id}/appRoleAssignedTo), as a Graph-sourced job needs.
+    tenant.register_application(CONNECTOR_APP_NAME, consent=True, secret=True,
+                                permissions=(*DEFAULT_PERMISSIONS, "Application.Read.All"))
     chosen = sorted(rng.sample(range(len(candidates)), min(spec.assigned_groups, len(candidates))))
     for index in chosen:
         tenant.assign(candidates[index], app_role="User")

@@ -18,14 +18,22 @@ def user_names(target) -> set[str]:
 def test_graph_info_file_replaces_the_jobs_snapshot_source(workspace, graph_server, tmp_path):
     runner, job, _snapshot_tenant, target = workspace
     tenant = make_tenant_for_graph()
-    tenant.create_user(userPrincipalName="graphonly@contoso.com", givenName="Graph", surname="Only",
-                       mail="graphonly@contoso.com")
+    graph_only = tenant.create_user(userPrincipalName="graphonly@contoso.com", givenName="Graph", surname="Only",
+                                    mail="graphonly@contoso.com")
+    tenant.create_user(userPrincipalName="unassigned@contoso.com", givenName="Not", surname="Assigned",
+                       mail="unassigned@contoso.com")
+    tenant.assign(graph_only.id)
+    app_id = next(iter(tenant.applications))
+    tenant.grant_consent(app_id, [*tenant.applications[app_id].requiredPermissions, "Application.Read.All"])
     server = graph_server(tenant)
     info = tmp_path / "graph.json"
     info.write_text(json.dumps(server.info))
+    assert server.info["provisioning_service_principal_id"]
     result = run(runner, "run", "--job", str(job), "--source", f"graph:{info}", "--quiet")
     assert result.exit_code == 0, result.output
-    assert "graphonly@contoso.com" in user_names(target)
+    names = user_names(target)
+    assert "graphonly@contoso.com" in names
+    assert "unassigned@contoso.com" not in names  # the info file's provisioning app scopes the run
     assert server.client_secret not in result.output
 
 
