@@ -5,25 +5,13 @@ from __future__ import annotations
 import json
 import uuid
 
-import msal
 import requests
 
 from simulator.clock import Clock
 from simulator.tenant import Tenant
 
-SCOPES = ["https://graph.microsoft.com/.default"]
+from msal_tokens import msal_token
 
-
-def msal_token(server) -> str:
-    """A fresh msal app each call, so a token issued after a consent change carries the new roles."""
-    http = requests.Session()
-    http.trust_env = False
-    http.verify = server.ca
-    app = msal.ConfidentialClientApplication(server.client_id, client_credential=server.client_secret,
-                                             authority=server.authority, instance_discovery=False, http_client=http)
-    result = app.acquire_token_for_client(scopes=SCOPES)
-    assert "access_token" in result, result.get("error_description")
-    return result["access_token"]
 
 
 def get(server, path: str, token: str | None = None, headers: dict | None = None, **kwargs) -> requests.Response:

@@ -7,29 +7,18 @@ nesting, soft-deleted users, and Graph's errors for bad identifiers.
 
 from __future__ import annotations
 
-import msal
 import pytest
 import requests
 
 from simulator.tenant import guest_upn
 
-SCOPES = ["https://graph.microsoft.com/.default"]
+from msal_tokens import msal_token
+
 METADATA = "https://graph.microsoft.com/v1.0/$metadata"
 USER_DEFAULT_KEYS = {"businessPhones", "displayName", "givenName", "id", "jobTitle", "mail", "mobilePhone",
                      "officeLocation", "preferredLanguage", "surname", "userPrincipalName"}
 UNKNOWN_ID = "00000000-0000-4000-8000-000000000001"
 NOT_PRESENT = "does not exist or one of its queried reference-property objects are not present."
-
-
-def msal_token(server) -> str:
-    http = requests.Session()
-    http.trust_env = False
-    http.verify = server.ca
-    app = msal.ConfidentialClientApplication(server.client_id, client_credential=server.client_secret,
-                                             authority=server.authority, instance_discovery=False, http_client=http)
-    result = app.acquire_token_for_client(scopes=SCOPES)
-    assert "access_token" in result, result.get("error_description")
-    return result["access_token"]
 
 
 def graph(server) -> requests.Session:

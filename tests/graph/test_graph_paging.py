@@ -4,25 +4,14 @@ from __future__ import annotations
 
 from urllib.parse import parse_qs, urlsplit
 
-import msal
 import pytest
 import requests
 
 from simulator.graph.paging import EXTENSION_KEY, CursorStore
 
-SCOPES = ["https://graph.microsoft.com/.default"]
+from msal_tokens import msal_token
+
 EVENTUAL = {"ConsistencyLevel": "eventual"}
-
-
-def msal_token(server) -> str:
-    http = requests.Session()
-    http.trust_env = False
-    http.verify = server.ca
-    app = msal.ConfidentialClientApplication(server.client_id, client_credential=server.client_secret,
-                                             authority=server.authority, instance_discovery=False, http_client=http)
-    result = app.acquire_token_for_client(scopes=SCOPES)
-    assert "access_token" in result, result.get("error_description")
-    return result["access_token"]
 
 
 @pytest.fixture

@@ -2,24 +2,20 @@
 
 from __future__ import annotations
 
-import msal
 import pytest
 import requests
 
 from simulator.tenant.model import DEFAULT_ACCESS_ROLE_ID
 
-SCOPES = ["https://graph.microsoft.com/.default"]
+from msal_tokens import msal_token
+
 
 
 def session_for(server) -> requests.Session:
     http = requests.Session()
     http.trust_env = False
     http.verify = server.ca
-    app = msal.ConfidentialClientApplication(server.client_id, client_credential=server.client_secret,
-                                             authority=server.authority, instance_discovery=False, http_client=http)
-    result = app.acquire_token_for_client(scopes=SCOPES)
-    assert "access_token" in result, result.get("error_description")
-    http.headers["Authorization"] = f"Bearer {result['access_token']}"
+    http.headers["Authorization"] = f"Bearer {msal_token(server)}"
     return http
 
 
