@@ -20,7 +20,7 @@ import os
 import signal
 import sys
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
@@ -59,7 +59,6 @@ class RunningServer:
     host: str
     port: int
     thread: threading.Thread | None = None
-    extras: dict[str, Any] = field(default_factory=dict)
 
     @property
     def url(self) -> str:

@@ -21,13 +21,12 @@ from __future__ import annotations
 
 import hashlib
 import random
-import secrets as _secrets
 import string
 import threading
 import uuid
 from dataclasses import dataclass, field, fields
 from datetime import datetime, timedelta
-from typing import Any, Iterable, Iterator
+from typing import Any, Iterable
 
 from ..clock import Clock
 from .errors import InvalidValue, ObjectConflict, ObjectNotFound
@@ -817,15 +816,6 @@ class Tenant:
             self._touch()
             return len(self.groups) - known
 
-    # ------------------------------------------------------------- snapshot helpers
-    def iter_users(self) -> Iterator[User]:
-        with self.lock:
-            return iter(list(self.users.values()))
-
-    def iter_groups(self) -> Iterator[Group]:
-        with self.lock:
-            return iter(list(self.groups.values()))
-
     def counts(self) -> dict[str, int]:
         with self.lock:
             return {
@@ -858,8 +848,3 @@ def _nickname(display_name: str) -> str:
 def guest_upn(email: str, domain: str) -> str:
     """The B2B form Entra gives an invited guest: ``jane_fabrikam.com#EXT#@contoso.onmicrosoft.com``."""
     return f"{email.replace('@', '_')}#EXT#@{domain}"
-
-
-def random_token(nbytes: int = 24) -> str:
-    """Unpredictable (not seeded) tokens, for things that must not be guessable."""
-    return _secrets.token_urlsafe(nbytes)
