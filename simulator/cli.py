@@ -170,5 +170,9 @@ from .provisioning.cli import provision  # noqa: E402
 serve.add_command(serve_lms, "lms")
 main.add_command(provision)
 
+from .lms.graph_pull.cli import serve_lms as serve_lms_any_kind  # noqa: E402 - `serve lms --kind scim|graph-pull`
+
+serve.add_command(serve_lms_any_kind, "lms")
+
 if __name__ == "__main__":  # pragma: no cover
     main()
