@@ -174,5 +174,9 @@ from .lms.graph_pull.cli import serve_lms as serve_lms_any_kind  # noqa: E402 - 
 
 serve.add_command(serve_lms_any_kind, "lms")
 
+from .scenario.cli import scenario  # noqa: E402
+
+main.add_command(scenario)
+
 if __name__ == "__main__":  # pragma: no cover
     main()

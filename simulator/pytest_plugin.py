@@ -11,83 +11,33 @@ depends on entrasim can write::
 
 Servers listen on 127.0.0.1 with ephemeral ports over TLS signed by a CA made
 once per test session (per xdist worker), and stop when the test ends.
+
+The other fixtures build the rest of entrasim's world for a test:
+``entrasim_tenant`` (a small tenant on a frozen clock), ``entrasim_scim_lms``
+(our SCIM LMS in a profile), ``entrasim_provisioner`` (an Entra-style
+provisioning engine from the tenant to any SCIM URL) and ``entrasim_pull_lms``
+(the Graph-pull LMS connected to an ``entrasim_graph`` server).
+
+The plugin also collects scenario files (YAML with a top-level ``scenario:``
+key) as test items, so ``pytest scenarios/ -n auto`` runs entrasim's catalogue
+or your own; ``--entrasim-target URL --entrasim-token T`` points their push
+side at another SCIM server.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any, Callable, Iterator
 
 import pytest
 
-from .faults import FaultInjector
-from .graph.app import create_app
+from .clock import Clock
 from .graph.context import GraphConfig
-from .serving import RunningServer, start_in_thread
+from .scenario.graph_server import GraphServer, start_graph_server
+from .serving import RunningServer
 from .tenant import Tenant
 from .tls import CertPaths, ensure_certs
 
-
-@dataclass
-class GraphServer:
-    """A running identity + Graph server and what a client needs to reach it."""
-
-    running: RunningServer
-    tenant: Tenant
-    faults: FaultInjector
-    app: Any
-    certs: CertPaths | None
-
-    @property
-    def url(self) -> str:
-        return self.running.url
-
-    @property
-    def graph_url(self) -> str:
-        return f"{self.url}/v1.0"
-
-    @property
-    def authority(self) -> str:
-        return f"{self.url}/{self.tenant.id}"
-
-    @property
-    def ca(self) -> str | None:
-        return str(self.certs.ca_cert) if self.certs else None
-
-    @property
-    def application(self):
-        return next(iter(self.tenant.applications.values()))
-
-    @property
-    def client_id(self) -> str:
-        return self.application.appId
-
-    @property
-    def client_secret(self) -> str:
-        return self.application.passwordCredentials[0].secretText
-
-    @property
-    def log(self):
-        return self.app.extensions["entrasim"].log
-
-    @property
-    def info(self) -> dict[str, Any]:
-        """What `entrasim serve graph --info-file` writes, for this server."""
-        secret = self.application.passwordCredentials[0] if self.application.passwordCredentials else None
-        return {
-            "authority_host": self.url, "authority": self.authority, "tenant_id": self.tenant.id,
-            "tenant_domain": self.tenant.primary_domain, "client_id": self.client_id,
-            "client_secret": secret.secretText if secret else None, "client_secret_id": secret.keyId if secret else None,
-            "graph_url": self.graph_url, "scope": "https://graph.microsoft.com/.default", "ca_bundle": self.ca,
-            "provisioning_service_principal_id": self.tenant.provisioning_app.id,
-        }
-
-
-def start_graph_server(tenant: Tenant, certs: CertPaths | None, config: GraphConfig | None = None) -> GraphServer:
-    faults = FaultInjector(clock=tenant.clock, seed=tenant.seed)
-    app = create_app(tenant, faults=faults, config=config)
-    running = start_in_thread(app, tls=certs)
-    return GraphServer(running, tenant, faults, app, certs)
+__all__ = ["GraphServer", "start_graph_server"]
 
 
 @pytest.fixture(scope="session")
@@ -118,3 +68,109 @@ def entrasim_graph(entrasim_certs: CertPaths) -> Iterator[Callable[..., GraphSer
     yield start
     for running in started:
         running.stop()
+
+
+# ------------------------------------------------------------------ scenario files as test items
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    from .scenario.pytest_items import add_options
+
+    add_options(parser)
+
+
+def pytest_collect_file(file_path, parent):  # noqa: ANN001, ANN201 - pytest's hook signature
+    if file_path.suffix not in (".yaml", ".yml"):
+        return None
+    from .scenario.pytest_items import collect_file
+
+    return collect_file(file_path, parent)
+
+
+# ------------------------------------------------------------------ the rest of the world, for users' tests
+
+#: When the fixtures' simulated clock starts (frozen: time moves only when a test moves it).
+FIXTURE_START = "2026-01-15T09:00:00Z"
+
+
+@pytest.fixture
+def entrasim_tenant() -> Tenant:
+    """A small tenant on a frozen clock, with one app registration (consented, with a secret) and no users."""
+    tenant = Tenant(seed=1, clock=Clock.frozen_at(FIXTURE_START))
+    tenant.register_application("entrasim test LMS")
+    return tenant
+
+
+@pytest.fixture
+def entrasim_scim_lms() -> Iterator[Callable[..., Any]]:
+    """Factory: ``entrasim_scim_lms(profile="entra-tolerant", clock=None)`` serves our SCIM LMS.
+
+    The result has ``base_url``, ``job_token`` and ``admin_token`` (bearer tokens it
+    accepts), ``store`` (its model), ``faults`` and ``tokens``; it stops after the test.
+    """
+    from .scenario.environment import start_scim_lms
+
+    started: list[RunningServer] = []
+
+    def start(profile: str = "entra-tolerant", clock: Clock | None = None):
+        lms = start_scim_lms(profile, clock or Clock.frozen_at(FIXTURE_START))
+        started.append(lms.running)
+        return lms
+
+    yield start
+    for running in started:
+        running.stop()
+
+
+@pytest.fixture
+def entrasim_provisioner(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[..., Any]]:
+    """Factory: ``entrasim_provisioner(tenant, url, token, preset="customappsso", dialect="default", **changes)``.
+
+    Returns a ``ProvisioningEngine`` reading ``tenant`` in-process and writing to the
+    SCIM server at ``url``; ``changes`` are what a scenario's ``job:`` section takes
+    (``scope``, ``settings``, ``mappings``). Its waits advance the tenant's clock
+    instead of sleeping. Call ``engine.run_cycle()``; the log is ``engine.log``.
+    """
+    from .provisioning.engine import ProvisioningEngine
+    from .provisioning.sources import TenantSource
+    from .provisioning.state import JobState
+    from .scenario.jobs import build_job
+
+    engines: list[Any] = []
+
+    def build(tenant: Tenant, url: str, token: str, *, preset: str = "customappsso", dialect: str = "default",
+              **changes: Any):
+        job = build_job({"preset": preset, "dialect": dialect, **changes}, tenant_url=url, token=token)
+        state = JobState(tmp_path_factory.mktemp("entrasim-job") / "job.state.db")
+        engine = ProvisioningEngine(job, TenantSource(tenant), state, clock=tenant.clock,
+                                    sleep=lambda seconds: tenant.clock.advance(seconds))
+        engines.append((engine, state))
+        return engine
+
+    yield build
+    for engine, state in engines:
+        engine.close()
+        state.close()
+
+
+@pytest.fixture
+def entrasim_pull_lms() -> Iterator[Callable[..., Any]]:
+    """Factory: ``entrasim_pull_lms(graph)`` starts the Graph-pull LMS connected to an ``entrasim_graph`` server.
+
+    The result has ``model`` (``GraphPullLms``: ``import_group``, ``add_schedule``,
+    ``list_accounts``...), ``connection_id``, ``admin_login``, ``admin_token`` and
+    ``base_url`` (its admin API, under ``/api``). It runs on the tenant's clock.
+    """
+    from .scenario.environment import start_pull_lms
+
+    started: list[Any] = []
+
+    def start(graph: GraphServer, *, client_secret: str | None = None):
+        pull, _faults = start_pull_lms(graph, client_secret=client_secret)
+        started.append(pull)
+        return pull
+
+    yield start
+    for pull in started:
+        pull.running.stop()
+        pull.close()

@@ -1,0 +1,72 @@
+"""A scenario's ``job:`` section turned into a provisioning job file, then into a ``Job``.
+
+A scenario says only how its job differs from a preset (``preset``,
+``dialect``, a few settings, mapping rows set or removed); this module writes
+the whole job file the way a user would and hands it to the provisioning
+package's own loader, so a scenario's job is checked by exactly the rules
+``entrasim provision validate`` applies.
+"""
+
+from __future__ import annotations
+
+import copy
+from functools import lru_cache
+from typing import Any
+
+import yaml
+
+from ..provisioning.job import Job, parse_job, preset_text
+
+#: Stands in for the target while a file is validated, before any server runs.
+PLACEHOLDER_URL = "https://localhost:8443/scim/v2"
+
+
+@lru_cache(maxsize=None)
+def _preset(name: str) -> dict[str, Any]:
+    return yaml.load(preset_text(name), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+
+
+def apply_change(document: dict[str, Any], change: dict[str, Any]) -> None:
+    """Apply a ``job:`` section or an ``edit_job`` step (dialect, scope, settings, mapping rows) to a job file."""
+    if "dialect" in change:
+        document["target"]["dialect"] = change["dialect"]
+    if "scope" in change:
+        document["scope"] = change["scope"]
+    document.setdefault("settings", {}).update(change.get("settings") or {})
+    for object_type, mapping_change in (change.get("mappings") or {}).items():
+        mapping = document["mappings"][object_type]
+        for key in ("enabled", "actions", "scopingFilters", "attributes"):
+            if key in mapping_change:
+                mapping[key] = mapping_change[key]
+        removed = set(mapping_change.get("remove") or ())
+        mapping["attributes"] = [row for row in mapping["attributes"] if row.get("target") not in removed]
+        for row in mapping_change.get("set") or ():
+            rows = mapping["attributes"]
+            for index, existing in enumerate(rows):
+                if existing.get("target") == row["target"]:
+                    rows[index] = row
+                    break
+            else:
+                rows.append(row)
+
+
+def job_document(spec: dict[str, Any], *, tenant_url: str, token: str, source: dict[str, Any] | None = None,
+                 edits: list[dict[str, Any]] = ()) -> dict[str, Any]:
+    """The job file (as data) that ``spec`` and later ``edits`` describe, pointed at ``tenant_url``."""
+    document = copy.deepcopy(_preset(spec.get("preset", "customappsso")))
+    document["target"]["tenantUrl"] = tenant_url
+    document["target"]["secretToken"] = token
+    document["target"]["dialect"] = "default"
+    document["source"] = source or {"type": "tenant"}
+    document.setdefault("settings", {})["requestRate"] = None  # scenarios measure behaviour, not pacing
+    for change in (spec, *edits):
+        apply_change(document, change)
+    return document
+
+
+def build_job(spec: dict[str, Any], *, tenant_url: str = PLACEHOLDER_URL, token: str = "placeholder-token",
+              source: dict[str, Any] | None = None, edits: list[dict[str, Any]] = ()) -> Job:
+    """Parse the job ``spec`` (and ``edits``) describe; ``JobFileError`` lists what is wrong, with paths inside the job."""
+    document = job_document(spec, tenant_url=tenant_url, token=token, source=source, edits=edits)
+    text = yaml.dump(document, Dumper=getattr(yaml, "CSafeDumper", yaml.SafeDumper), sort_keys=False)
+    return parse_job(text, filename="job")

@@ -1,0 +1,317 @@
+"""Read a scenario file: YAML checked by ``schema.json``, every problem with its file, line and key.
+
+The text is composed with ``yaml.compose`` so every node keeps its line; a
+jsonschema error's path (``steps[2].http.method``) is walked through those nodes
+to the line of the key at fault. What a schema cannot say is checked here too:
+one action per step and one kind per expectation, variables that nobody
+defines, fault rules the injector would refuse, and the provisioning job,
+which is built and validated by the provisioning package's own loader.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import re
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Iterable
+
+import jsonschema
+import yaml
+
+from ..faults import FaultRule, FaultRuleError, check_rule_values
+from ..provisioning.job import JobFileError, Problem, format_path
+from .errors import ScenarioFileError
+from .jobs import PLACEHOLDER_URL, build_job, job_document
+from .model import Expectation, Scenario, Step
+from .variables import references
+
+SCHEMA_PATH = Path(__file__).with_name("schema.json")
+#: libyaml's loader when PyYAML was built with it (ten times faster; the same nodes and marks).
+YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+#: Variables every scenario has: ``${env.NAME}``, ``${id.KEY}`` (a group's or app's object id),
+#: ``${secret_id.KEY}`` (the key id of an app's first secret, what an admin pastes by mistake).
+BUILT_IN_PREFIXES = ("env.", "id.", "secret_id.")
+#: Keys of a step that are not its action.
+STEP_META = ("name", "expect")
+
+
+@lru_cache(maxsize=1)
+def scenario_schema() -> dict:
+    return json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+
+
+@lru_cache(maxsize=1)
+def step_kinds() -> tuple[str, ...]:
+    return tuple(k for k in scenario_schema()["$defs"]["step"]["properties"] if k not in STEP_META)
+
+
+@lru_cache(maxsize=1)
+def expectation_kinds() -> tuple[str, ...]:
+    return tuple(scenario_schema()["$defs"]["expectation"]["properties"])
+
+
+def is_scenario_text(text: str) -> bool:
+    """Cheap test used by discovery and pytest collection: a mapping with a top-level ``scenario:`` key."""
+    return any(line.startswith("scenario:") for line in text.splitlines())
+
+
+class _Document:
+    """The YAML both as data and as composed nodes (for line numbers)."""
+
+    def __init__(self, text: str):
+        self.problems: list[Problem] = []
+        self.root: yaml.Node | None = None
+        self.data: Any = None
+        try:
+            self.root = yaml.compose(text, Loader=YAML_LOADER)
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            self.problems.append(Problem(mark.line + 1 if mark else None, "",
+                                         f"invalid YAML: {getattr(exc, 'problem', None) or exc}"))
+            return
+        if self.root is None:
+            self.problems.append(Problem(1, "", "the scenario file is empty"))
+            return
+        self._duplicates(self.root, ())
+        if not self.problems:
+            self.data = yaml.load(text, Loader=YAML_LOADER)
+            if not isinstance(self.data, dict):
+                self.problems.append(Problem(1, "", "a scenario file is a mapping (scenario, tenant, job, steps...)"))
+
+    def _duplicates(self, node: yaml.Node, path: tuple) -> None:
+        if isinstance(node, yaml.MappingNode):
+            seen: dict[str, int] = {}
+            for key, value in node.value:
+                name = str(key.value)
+                if name in seen:
+                    self.problems.append(Problem(key.start_mark.line + 1, format_path(path + (name,)),
+                                                 f"duplicate key (first at line {seen[name]})"))
+                else:
+                    seen[name] = key.start_mark.line + 1
+                self._duplicates(value, path + (name,))
+        elif isinstance(node, yaml.SequenceNode):
+            for index, item in enumerate(node.value):
+                self._duplicates(item, path + (index,))
+
+    def line(self, path: Iterable[Any]) -> int:
+        """The line of the key or item ``path`` names (or of the deepest part of it that exists)."""
+        node, line = self.root, 1
+        for part in path:
+            if isinstance(node, yaml.MappingNode):
+                for key, value in node.value:
+                    if str(key.value) == str(part):
+                        line, node = key.start_mark.line + 1, value
+                        break
+                else:
+                    return line
+            elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
+                node = node.value[part]
+                line = node.start_mark.line + 1
+            else:
+                return line
+        return line
+
+    def problem(self, path: tuple, message: str) -> Problem:
+        return Problem(self.line(path), format_path(path), message)
+
+    def scalars(self) -> Iterable[tuple[tuple, str]]:
+        """Every string scalar (keys and values) with its path, for variable checks."""
+        stack: list[tuple[yaml.Node, tuple]] = [(self.root, ())]
+        while stack:
+            node, path = stack.pop()
+            if isinstance(node, yaml.MappingNode):
+                for key, value in node.value:
+                    yield path + (str(key.value),), str(key.value)
+                    stack.append((value, path + (str(key.value),)))
+            elif isinstance(node, yaml.SequenceNode):
+                stack.extend((item, path + (i,)) for i, item in enumerate(node.value))
+            elif isinstance(node, yaml.ScalarNode) and isinstance(node.value, str):
+                yield path, node.value
+
+
+_TYPE_NAMES = {"string": "text", "integer": "a whole number", "number": "a number", "boolean": "true or false",
+               "array": "a list", "object": "a mapping of keys", "null": "nothing"}
+
+
+def _describe(value: Any) -> str:
+    if value is None:
+        return "nothing"
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, (int, float)):
+        return f"the number {value}"
+    if isinstance(value, str):
+        return f"the text {value!r}"
+    return "a list" if isinstance(value, list) else "a mapping" if isinstance(value, dict) else type(value).__name__
+
+
+def _translate(document: _Document, error: jsonschema.ValidationError) -> list[Problem]:
+    path = tuple(error.absolute_path)
+    kind, instance, schema = error.validator, error.instance, error.schema
+    if kind == "additionalProperties":
+        known = list(schema.get("properties", {}))
+        out = []
+        for key in instance:
+            if key in known:
+                continue
+            hint = difflib.get_close_matches(str(key), known, n=1, cutoff=0.6)
+            message = f"unknown key '{key}'" + (f" (did you mean '{hint[0]}'?)" if hint else f"; known keys: {', '.join(known)}")
+            out.append(document.problem(path + (key,), message))
+        return out
+    if kind == "required":
+        return [document.problem(path, f"missing required key '{name}'")
+                for name in error.validator_value if name not in instance]
+    if kind == "type":
+        types = error.validator_value if isinstance(error.validator_value, list) else [error.validator_value]
+        message = f"expected {' or '.join(_TYPE_NAMES.get(t, t) for t in types)}, got {_describe(instance)}"
+    elif kind == "enum":
+        message = f"{_describe(instance)} is not one of: {', '.join(str(v) for v in error.validator_value)}"
+    elif kind == "pattern":
+        message = f"{_describe(instance)} {schema.get('x-message', 'has the wrong form')}"
+    elif kind in ("minimum", "maximum"):
+        message = f"must be at {'least' if kind == 'minimum' else 'most'} {error.validator_value}, got {instance}"
+    elif kind == "minItems":
+        message = f"needs at least {error.validator_value} item(s)"
+    elif kind == "minLength":
+        message = "must not be empty"
+    elif kind == "minProperties":
+        message = "must not be empty"
+    elif kind == "oneOf":
+        message = f"{_describe(instance)} is not valid here: {schema.get('description', error.message)}"
+    else:
+        message = error.message
+    return [document.problem(path, message)]
+
+
+def _schema_problems(document: _Document) -> list[Problem]:
+    validator = jsonschema.Draft202012Validator(scenario_schema())
+    problems: list[Problem] = []
+    for error in validator.iter_errors(document.data):
+        problems.extend(_translate(document, error))
+    return problems
+
+
+def _one_kind(document: _Document, path: tuple, item: dict, kinds: tuple[str, ...], what: str,
+              problems: list[Problem]) -> str | None:
+    """The one kind key ``item`` holds; a problem when it holds none or several."""
+    found = [key for key in item if key in kinds]
+    if len(found) == 1:
+        return found[0]
+    if not found:
+        problems.append(document.problem(path, f"a {what} needs one of: {', '.join(kinds)}"))
+    else:
+        problems.append(document.problem(path + (found[1],), f"a {what} does one thing; this one has {', '.join(found)}"))
+    return None
+
+
+_ROW = re.compile(r"^mappings\.(users|groups)\.attributes\[(\d+)\](?:\.(\w+))?$")
+
+
+def _job_problem(document: _Document, spec: dict, edits: list[dict], where: tuple, problem: Problem) -> Problem:
+    """A problem of the built job file, placed on the scenario line that wrote the row at fault when there is one."""
+    message = f"{problem.path or 'job file'}: {problem.message}"
+    match = _ROW.match(problem.path or "")
+    if match:
+        object_type, index, key = match.group(1), int(match.group(2)), match.group(3)
+        rows = job_document(spec, tenant_url=PLACEHOLDER_URL, token="placeholder-token",
+                            edits=edits)["mappings"][object_type]["attributes"]
+        target = rows[index].get("target") if index < len(rows) else None
+        rows_written = (((edits[-1] if edits else spec).get("mappings") or {}).get(object_type) or {}).get("set") or []
+        for position, row in enumerate(rows_written):
+            if row.get("target") == target:
+                path = where + ("mappings", object_type, "set", position) + ((key,) if key else ())
+                return Problem(document.line(path), format_path(path), f"mapping row for '{target}': {problem.message}")
+    return Problem(document.line(where), format_path(where), message)
+
+
+def _semantic_problems(document: _Document) -> list[Problem]:
+    data = document.data
+    problems: list[Problem] = []
+    defined = set(data.get("variables") or {})
+    for index, step in enumerate(data["steps"]):
+        kind = "expect" if "expect" in step and not any(k in step_kinds() for k in step) else \
+            _one_kind(document, ("steps", index), step, step_kinds(), "step", problems)
+        if kind == "http":
+            defined |= set(step["http"].get("save") or {})
+        if kind == "add_secret" and step["add_secret"].get("save"):
+            defined.add(step["add_secret"]["save"])
+        for e_index, expectation in enumerate(step.get("expect") or ()):
+            _one_kind(document, ("steps", index, "expect", e_index), expectation, expectation_kinds(), "expectation", problems)
+    for path, text in document.scalars():
+        for name in references(text):
+            if not name.startswith(BUILT_IN_PREFIXES) and name not in defined:
+                hint = difflib.get_close_matches(name, sorted(defined), n=1, cutoff=0.6)
+                problems.append(document.problem(path, f"unknown variable '${{{name}}}'" +
+                                                 (f" (did you mean '{hint[0]}'?)" if hint else "")))
+    faults = [(("faults", i), f) for i, f in enumerate(data.get("faults") or ())]
+    faults += [(("steps", i, "add_fault"), s["add_fault"]) for i, s in enumerate(data["steps"]) if "add_fault" in s]
+    for path, rule in faults:
+        values = {k: v for k, v in rule.items() if k != "server"}
+        if any(isinstance(v, str) and references(v) for v in values.values()):
+            continue
+        try:
+            check_rule_values(values)
+            FaultRule(**values)
+        except (FaultRuleError, TypeError) as exc:
+            problems.append(document.problem(path, f"fault rule: {exc}"))
+    if data.get("job") is not None and not any(references(t) for p, t in document.scalars() if p and p[0] == "job"):
+        sections = [(("job",), data["job"])]
+        sections += [(("steps", i, "edit_job"), s["edit_job"]) for i, s in enumerate(data["steps"]) if "edit_job" in s]
+        for count, (where, _change) in enumerate(sections):
+            edits = [change for _where, change in sections[1:count + 1]]
+            try:
+                build_job(data["job"], edits=edits)
+            except JobFileError as exc:
+                problems.extend(_job_problem(document, data["job"], edits, where, problem) for problem in exc.problems)
+                break
+            except (KeyError, TypeError, ValueError) as exc:
+                problems.append(document.problem(where, f"cannot build the provisioning job: {exc}"))
+                break
+    target = data.get("target") or {}
+    if "lms" in target and "external" in target:
+        problems.append(document.problem(("target", "external"), "a target is either lms or external, not both"))
+    if data.get("job") is None and data.get("pull_lms") is None:
+        problems.append(document.problem((), "a scenario needs a system under test: a job (push side) or pull_lms"))
+    return problems
+
+
+def parse_scenario(text: str, *, filename: str | None = None, path: Path | None = None) -> Scenario:
+    """Validate scenario YAML ``text``; ``ScenarioFileError`` lists every problem with its line and key."""
+    document = _Document(text)
+    problems = document.problems or _schema_problems(document)
+    if not problems:
+        problems = _semantic_problems(document)
+    if problems:
+        raise ScenarioFileError(sorted(problems, key=lambda p: (p.line or 0, p.path)), filename)
+    data = document.data
+    steps = []
+    for index, raw in enumerate(data["steps"]):
+        kind = next((k for k in raw if k in step_kinds()), "expect")
+        expect_items = raw.get("expect") or ()
+        expectations = tuple(
+            Expectation(next(k for k in item if k in expectation_kinds()),
+                        item[next(k for k in item if k in expectation_kinds())],
+                        document.line(("steps", index, "expect", e_index)))
+            for e_index, item in enumerate(expect_items))
+        args = None if kind == "expect" else raw[kind]
+        steps.append(Step(index, kind, args, raw.get("name"), expectations, document.line(("steps", index))))
+    return Scenario(
+        name=data["scenario"], path=path, steps=steps, description=data.get("description", ""),
+        documented=data.get("documented", ""), tags=list(data.get("tags") or ()),
+        variables=dict(data.get("variables") or {}), tenant=dict(data.get("tenant") or {}),
+        target=dict(data.get("target") or {}), job=data.get("job"), pull_lms=data.get("pull_lms"),
+        faults=list(data.get("faults") or ()))
+
+
+def load_scenario(path: str | Path) -> Scenario:
+    """Read and validate one scenario file."""
+    file = Path(path)
+    try:
+        text = file.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ScenarioFileError([Problem(None, "", f"cannot read the file: {exc.strerror or exc}")], str(path)) from None
+    except UnicodeDecodeError:
+        raise ScenarioFileError([Problem(None, "", "the file is not UTF-8 text")], str(path)) from None
+    return parse_scenario(text, filename=str(path), path=file)
