@@ -32,7 +32,7 @@ import pytest
 
 from .clock import Clock
 from .graph.context import GraphConfig
-from .scenario.graph_server import GraphServer, start_graph_server
+from .graph.server import GraphServer, start_graph_server
 from .serving import RunningServer
 from .tenant import Tenant
 from .tls import CertPaths, ensure_certs

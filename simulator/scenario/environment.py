@@ -40,7 +40,7 @@ from ..tenant import Tenant
 from ..tenant.errors import TenantError
 from ..tls import CertPaths, ensure_certs
 from .errors import SetupError
-from .graph_server import GraphServer, start_graph_server
+from ..graph.server import GraphServer, start_graph_server
 from .jobs import build_job
 from .model import Scenario
 from .redaction import Redactor

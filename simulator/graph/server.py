@@ -1,6 +1,6 @@
 """The identity + Graph mock served in a thread, and what a client needs to reach it.
 
-Shared by scenarios and by the pytest fixtures (``simulator.pytest_plugin``
+Shared by scenarios, the Graph-pull LMS tests and the pytest fixtures (``simulator.pytest_plugin``
 re-exports these names), and free of pytest so that ``entrasim scenario run``
 works without the test extra installed.
 """
@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..faults import FaultInjector
-from ..graph.app import create_app
-from ..graph.context import GraphConfig
+from .app import create_app
+from .context import GraphConfig
 from ..serving import RunningServer, start_in_thread
 from ..tenant import Tenant
 from ..tls import CertPaths
