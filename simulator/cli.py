@@ -178,5 +178,9 @@ from .scenario.cli import scenario  # noqa: E402
 
 main.add_command(scenario)
 
+from conformance.cli import conformance  # noqa: E402
+
+main.add_command(conformance)
+
 if __name__ == "__main__":  # pragma: no cover
     main()
