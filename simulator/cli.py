@@ -182,5 +182,9 @@ from conformance.cli import conformance  # noqa: E402
 
 main.add_command(conformance)
 
+from loadtests.cli import load  # noqa: E402 - `entrasim load`: locust runs as a subprocess, never imported here
+
+main.add_command(load)
+
 if __name__ == "__main__":  # pragma: no cover
     main()
