@@ -1,4 +1,4 @@
-"""The ``entrasim`` command line: serve, seed, certs (and, as they land, provision, scenario, conformance).
+"""The ``entrasim`` command line: serve, seed, certs, provision, scenario, conformance, load.
 
 Every command fails with one line on stderr and a non-zero exit on bad input;
 long work shows progress on stderr; servers print what a client needs on stdout.
@@ -164,27 +164,16 @@ def certs_cmd(directory, force) -> None:
                            "server_key": str(paths.server_key)}, indent=2))
 
 
-from .lms.scim.cli import serve_lms  # noqa: E402 - commands register after the groups exist
+# Commands that live with what they drive register once the groups exist.
+from conformance.cli import conformance  # noqa: E402
+from loadtests.cli import load  # noqa: E402 - locust runs as a subprocess, never imported here
+from .lms.graph_pull.cli import serve_lms  # noqa: E402 - `serve lms --kind scim|graph-pull`
 from .provisioning.cli import provision  # noqa: E402
-
-serve.add_command(serve_lms, "lms")
-main.add_command(provision)
-
-from .lms.graph_pull.cli import serve_lms as serve_lms_any_kind  # noqa: E402 - `serve lms --kind scim|graph-pull`
-
-serve.add_command(serve_lms_any_kind, "lms")
-
 from .scenario.cli import scenario  # noqa: E402
 
-main.add_command(scenario)
-
-from conformance.cli import conformance  # noqa: E402
-
-main.add_command(conformance)
-
-from loadtests.cli import load  # noqa: E402 - `entrasim load`: locust runs as a subprocess, never imported here
-
-main.add_command(load)
+serve.add_command(serve_lms, "lms")
+for _command in (provision, scenario, conformance, load):
+    main.add_command(_command)
 
 if __name__ == "__main__":  # pragma: no cover
     main()
