@@ -21,6 +21,7 @@ from urllib.parse import quote
 import requests
 
 from .control import ADMIN_KEY_HEADER, URL_PREFIX
+from .http_session import pinned_session
 
 
 class ControlAPIError(Exception):
@@ -50,8 +51,9 @@ class ControlClient:
         base = base_url.rstrip("/")
         self.url = base if base.endswith(URL_PREFIX) else base + URL_PREFIX
         self.timeout = timeout
-        self.session = session or requests.Session()
-        self.session.verify = verify
+        self.session = session or pinned_session(verify)
+        if session is not None:
+            self.session.verify = verify
         if admin_key is not None:
             self.session.headers[ADMIN_KEY_HEADER] = admin_key
 
