@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import quote
+
 import requests
 
 from .conftest import ADMIN, upn
@@ -122,3 +124,78 @@ def test_fault_rules_apply_to_the_admin_api_in_its_own_error_format(pull_world):
         refused = requests.post(f"{server.url}/api/clock/advance", headers=headers, json={"days": 1}, timeout=10)
         assert refused.status_code == 403 and "shared" in refused.json()["error"]
     assert world.lms.clock.now().isoformat() == "2026-01-15T09:00:00+00:00"
+
+
+def test_a_failed_imports_log_seq_leads_to_the_response_behind_it(pull_world):
+    world = pull_world()
+    unknown_group = "00000000-0000-4000-8000-000000000000"
+    failed = world.call("POST", "/imports", json={"connection_id": world.connection_id, "group_id": unknown_group})
+    detail = failed.json()["error_detail"]
+    entry = world.call("GET", f"/import-log/{detail['log_seq']}")
+    assert entry.status_code == 200
+    assert entry.json()["import_id"] == failed.json()["id"] and entry.json()["status"] == detail["status"] == 404
+    assert entry.json()["error_code"] == "Request_ResourceNotFound"
+    assert entry.json()["correlation_id"] == detail["correlation_id"]
+    missing = world.call("GET", "/import-log/999")
+    assert (missing.status_code, missing.json()) == (404, {"error": "import log entry '999' does not exist"})
+    assert world.call("GET", "/import-log/first").status_code == 400
+
+
+def test_the_state_export_says_who_is_calling(pull_world):
+    world = pull_world()
+    world.lms.add_account("second@lms.example", "second@lms.example", role="admin")
+    token = world.lms.issue_token("second@lms.example")
+    state = world.call("GET", "/state", token=token).json()
+    assert state["caller"] == {"login": "second@lms.example", "email": "second@lms.example", "role": "admin",
+                               "status": "enabled", "is_admin": True}
+    assert {a["login"] for a in state["accounts"]} == {ADMIN, "second@lms.example"}
+    assert world.call("GET", "/state").json()["caller"]["login"] == ADMIN
+
+
+def test_the_last_enabled_admin_cannot_demote_or_disable_itself_by_hand(pull_world):
+    world = pull_world()
+    for change in ({"role": "user"}, {"status": "disabled"}):
+        refused = world.call("PATCH", f"/accounts/{ADMIN}", json=change)
+        assert refused.status_code == 409 and "last enabled administrator" in refused.json()["error"]
+    assert world.call("GET", "/me").json()["is_admin"] is True
+    world.call("POST", "/accounts", json={"login": "deputy@lms.example", "email": "deputy@lms.example",
+                                          "role": "admin"})
+    demoted = world.call("PATCH", f"/accounts/{ADMIN}", json={"role": "user"})
+    assert demoted.status_code == 200 and demoted.json()["role"] == "user"
+    assert world.call("GET", "/accounts").json() == {"error": "Action unauthorized"}
+
+
+def test_clock_moves_out_of_range_are_refused_and_leave_the_clock_alone(pull_world):
+    world = pull_world()
+    for body, message in (({"days": 1e12}, "0 to 3650 days"), ({"days": 4000}, "got 4000 days"),
+                          ({"hours": -1}, "at least 0"), ({"minutes": "5"}, "'minutes' must be a number")):
+        resp = world.call("POST", "/clock/advance", json=body)
+        assert resp.status_code == 400 and message in resp.json()["error"], (body, resp.text)
+    nan = world.call("POST", "/clock/advance", data='{"days": NaN}', headers={"Content-Type": "application/json"})
+    assert nan.status_code == 400
+    assert world.call("GET", "/clock").json() == {"now": "2026-01-15T09:00:00Z"}
+
+
+def test_a_connection_that_cannot_work_is_refused_when_configured(pull_world, tmp_path):
+    world = pull_world()
+    base = {"tenant_id": "t", "client_id": "c", "client_secret": "s"}
+    for extra, message in (({"ca_bundle": str(tmp_path / "missing.pem")}, "'ca_bundle' must name a readable PEM file"),
+                           ({"graph_url": "https://exa mple/v1.0"}, "'graph_url' must be an http(s) URL with a host"),
+                           ({"authority_host": "http://[::1"}, "'authority_host' must be an http(s) URL with a host"),
+                           ({"authority_host": "https://"}, "'authority_host' must be an http(s) URL with a host")):
+        resp = world.call("POST", "/connections", json={**base, **extra})
+        assert resp.status_code == 400 and message in resp.json()["error"], (extra, resp.text)
+    assert [c["id"] for c in world.call("GET", "/connections").json()["connections"]] == [world.connection_id]
+
+
+def test_a_new_department_is_listed_not_enrolled_and_enrolled_over_http(pull_world):
+    world = pull_world()
+    world.import_group(world.group("Staff", world.user("ann", department="Sales / EMEA")))
+    listed = world.call("GET", "/departments").json()["departments"]
+    assert [(d["name"], d["created_by"], d["enrolled"]) for d in listed] == [("Sales / EMEA", "azure", False)]
+
+    enrolled = world.call("POST", f"/departments/{quote('Sales / EMEA', safe='')}/enroll")
+
+    assert enrolled.status_code == 200 and enrolled.json()["enrolled"] is True
+    assert world.call("GET", "/departments").json()["departments"][0]["enrolled"] is True
+    assert world.call("POST", "/departments/Nowhere/enroll").json() == {"error": "department 'Nowhere' does not exist"}

@@ -93,3 +93,38 @@ def test_serve_lms_without_kind_is_still_the_scim_server(tmp_path):
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.communicate(timeout=20)
+
+
+def test_serve_lms_names_both_kinds_and_refuses_an_unknown_one(tmp_path):
+    unknown = CliRunner().invoke(main, ["serve", "lms", "--kind", "moodle"])
+    assert unknown.exit_code == 2 and unknown.stdout == ""
+    assert unknown.stderr == "entrasim: error: --kind must be one of scim, graph-pull, got 'moodle'\n"
+    helped = CliRunner().invoke(main, ["serve", "lms", "--help"])
+    assert helped.exit_code == 0 and "--kind graph-pull" in helped.stdout and "--profile" in helped.stdout
+    pull_help = CliRunner().invoke(main, ["serve", "lms", "--kind", "graph-pull", "--help"])
+    assert "--graph-info" in pull_help.stdout and "ENTRASIM_LMS_ADMIN_TOKEN" in pull_help.stdout
+
+
+def test_a_graph_info_file_without_connection_details_is_refused(tmp_path):
+    wrong_file = tmp_path / "lms.json"  # e.g. the LMS's own info file instead of the Graph mock's
+    wrong_file.write_text(json.dumps({"url": "http://127.0.0.1:1", "admin_token": "x" * 20}))
+    result = CliRunner().invoke(main, ["serve", "lms", "--kind", "graph-pull", "--graph-info", str(wrong_file)])
+    assert result.exit_code == 2 and result.stderr.count("\n") == 1
+    assert "no tenant_id, client_id, client_secret, authority_host, graph_url" in result.stderr
+
+
+def test_the_admin_token_can_come_from_the_environment(tmp_path):
+    info_file = tmp_path / "lms.json"
+    token = "env-token-0123456789abcdef"
+    env = dict(os.environ, PYTHONPATH=str(ROOT), ENTRASIM_LMS_ADMIN_TOKEN=token)
+    proc = subprocess.Popen([sys.executable, "-m", "simulator.cli", "serve", "lms", "--kind", "graph-pull",
+                             "--info-file", str(info_file)], cwd=ROOT, env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        info = _wait_for(info_file, proc)
+        me = requests.get(f"{info['api_url']}/me", headers={"Authorization": f"Bearer {token}"}, timeout=10)
+        assert me.status_code == 200 and me.json()["is_admin"] is True
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=20)
+    assert token not in out and token not in err

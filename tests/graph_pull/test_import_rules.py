@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import pytest
+
+from simulator.lms.graph_pull import BadRequest
+from simulator.tenant import Tenant
+
 from .conftest import upn
 
 
@@ -204,3 +209,62 @@ def test_csv_import_follows_the_unique_email_rule_and_sets_the_given_fields(pull
     account = world.lms.get_account("c@lms")
     assert (account.first_name, account.status, account.role, account.country, account.source) == \
         ("Cy", "disabled", "manager", "Belgium", "csv")
+
+
+def test_a_renamed_upn_that_another_account_uses_is_refused_and_that_account_stays(pull_world):
+    world = pull_world()
+    ann = world.user("ann")
+    gid = world.group("Staff", ann)
+    world.import_group(gid)
+    world.lms.import_csv(f"login,email,first_name\n{upn('bob')},bob@lms.example,Bob\n")
+    world.tenant.change_upn(ann.id, upn("bob"))
+
+    result = world.import_group(gid)
+
+    assert result.status == "completed_with_rejections" and result.created == result.updated == []
+    assert [(r.login, r.reason) for r in result.rejected] == [(upn("bob"), "login is already used by another account")]
+    assert world.lms.get_account(upn("bob")).first_name == "Bob"  # the CSV account is untouched
+    assert world.lms.get_account(upn("ann")).external_id == ann.id  # and so is ann's
+
+
+def test_a_renamed_upn_updates_the_account_in_place(pull_world):
+    world = pull_world()
+    ann = world.user("ann")
+    gid = world.group("Staff", ann)
+    world.import_group(gid)
+    world.tenant.change_upn(ann.id, upn("ann.smith"))
+
+    result = world.import_group(gid)
+
+    assert result.updated == [upn("ann.smith")]
+    assert [a.login for a in world.lms.list_accounts() if a.external_id] == [upn("ann.smith")]
+
+
+def test_a_csv_file_naming_a_login_twice_is_refused_whole(pull_world):
+    world = pull_world()
+    with pytest.raises(BadRequest, match="CSV line 3: login 'A@lms' is already on line 2"):
+        world.lms.import_csv("login,email\na@lms,a@contoso.com\nA@lms,other@contoso.com\n")
+    assert [a.login for a in world.lms.list_accounts()] == ["admin@lms.example"] and world.lms.imports == []
+
+
+def test_several_connections_import_from_their_own_tenants(pull_world, graph_server):
+    world = pull_world()
+    other = Tenant(seed=11, clock=world.tenant.clock)
+    other.register_application("2LRN4 connector")
+    other_graph = graph_server(other)
+    second = world.lms.add_connection_from_info(other_graph.info, name="Subsidiary")
+    local = world.group("Staff", world.user("ann"))
+    remote_user = other.create_user(userPrincipalName="zoe@fabrikam.example", mail="zoe@fabrikam.example")
+    remote = other.create_group(displayName="Staff", members=[remote_user.id]).id
+
+    first_result = world.import_group(local)
+    second_result = world.lms.import_group(second.id, remote, "manager")
+
+    assert first_result.created == [upn("ann")] and second_result.created == ["zoe@fabrikam.example"]
+    assert world.lms.get_account(upn("ann")).connection_id == world.connection_id
+    zoe = world.lms.get_account("zoe@fabrikam.example")
+    assert (zoe.connection_id, zoe.role, zoe.external_id) == (second.id, "manager", remote_user.id)
+    # each connection has its own token: the log shows one token call per tenant
+    token_urls = {e.url for e in world.lms.import_log() if e.call == "token"}
+    assert token_urls == {f"{world.graph.url}/{world.tenant.id}/oauth2/v2.0/token",
+                          f"{other_graph.url}/{other.id}/oauth2/v2.0/token"}

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import shutil
+import socket
 from urllib.parse import parse_qs, urlsplit
 
 from .conftest import upn
@@ -124,3 +126,44 @@ def test_a_success_that_stays_unreadable_fails_the_import_with_a_clear_text(pull
     result = world.import_group(gid)
     assert result.error == "Azure connection error: invalid response"
     assert result.error_detail["status"] == 200 and result.error_detail["error_code"] == "invalid_response"
+
+
+def test_a_refused_connection_is_retried_then_named_for_the_admin(pull_world):
+    world = pull_world(max_retries=2)
+    with socket.socket() as reserved:  # bound but not listening: connections to it are refused
+        reserved.bind(("127.0.0.1", 0))
+        url = f"http://127.0.0.1:{reserved.getsockname()[1]}"
+        world.lms.update_connection(world.connection_id, authority_host=url, graph_url=f"{url}/v1.0", ca_bundle=None)
+        result = world.import_group(world.group("Staff", world.user("ann")))
+
+    assert result.error == "Azure connection error: cannot connect (refused or unreachable)"
+    attempts = world.lms.import_log(result.id)
+    assert [(e.call, e.status, e.attempt) for e in attempts] == [("token", 0, 1), ("token", 0, 2), ("token", 0, 3)]
+    assert "refused" in attempts[-1].excerpt.lower()  # what the client saw, since there is no body
+    assert result.error_detail["log_seq"] == attempts[-1].seq
+
+
+def test_an_untrusted_certificate_fails_at_once_with_a_tls_hint(pull_world):
+    world = pull_world()
+    world.lms.update_connection(world.connection_id, ca_bundle=None)  # system CAs: the mock's local CA is not one
+
+    result = world.import_group(world.group("Staff", world.user("ann")))
+
+    assert result.error.startswith("Azure connection error: TLS handshake failed")
+    assert [(e.status, e.error_code) for e in world.lms.import_log(result.id)] == [(0, "SSLError")]  # not retried
+    assert world.sleeps == []
+
+
+def test_a_ca_bundle_removed_after_configuration_fails_the_import_cleanly(pull_world, tmp_path):
+    world = pull_world()
+    ca_copy = tmp_path / "ca.pem"
+    shutil.copyfile(world.graph.ca, ca_copy)
+    world.lms.update_connection(world.connection_id, ca_bundle=str(ca_copy))
+    ca_copy.unlink()
+
+    resp = world.call("POST", "/imports", json={"connection_id": world.connection_id,
+                                                "group_id": world.group("Staff", world.user("ann"))})
+
+    assert resp.status_code == 200 and resp.json()["status"] == "failed"
+    assert resp.json()["error"] == "Azure connection error: cannot read the connection's CA bundle"
+    assert [e.error_code for e in world.lms.import_log(resp.json()["id"])] == ["OSError"]

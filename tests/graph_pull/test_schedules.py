@@ -99,3 +99,21 @@ def test_bad_schedules_are_refused_and_change_nothing(pull_world):
     with pytest.raises(BadRequest, match="role"):
         world.lms.add_schedule(world.connection_id, "g", "owner", "02:00")
     assert world.lms.list_schedules() == []
+
+
+def test_creating_a_schedule_over_http_tells_at_once_when_the_admin_group_does_not_run_last(pull_world):
+    world = pull_world()
+    staff = world.group("All staff", world.user("ann"))
+    admins = world.group("LMS admins", world.user("boss"))
+    body = {"connection_id": world.connection_id}
+    first = world.call("POST", "/schedules", json={**body, "group_id": staff, "role": "user", "time": "02:00"})
+    assert first.status_code == 201 and first.json()["checks"] == []
+
+    admin = world.call("POST", "/schedules", json={**body, "group_id": admins, "role": "admin", "time": "02:10"})
+
+    assert admin.status_code == 201  # saved anyway: the check advises, it does not forbid
+    assert [(c["check"], c["schedule_id"], c["other_schedule_id"]) for c in admin.json()["checks"]] == \
+        [("admin-group-last", admin.json()["id"], first.json()["id"])]
+    moved = world.call("PATCH", f"/schedules/{admin.json()['id']}", json={"time": "02:30"})
+    assert moved.json()["checks"] == [] and moved.json()["next_run"] == "2026-01-16T02:30:00Z"
+    assert world.call("GET", "/schedules/checks").json() == {"checks": []}

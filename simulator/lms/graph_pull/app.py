@@ -10,6 +10,7 @@ unauthorized"}``.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -20,7 +21,7 @@ from werkzeug.exceptions import HTTPException
 from ... import faults as faultlib
 from ...faults import FaultInjector, RequestInfo
 from .errors import BadRequest, LmsError, Unauthenticated
-from .model import Account, GraphPullLms
+from .model import MAX_CLOCK_STEP, Account, GraphPullLms
 
 API_PREFIX = "/api"
 
@@ -73,7 +74,8 @@ def _authenticate() -> None:
 @bp.get("/me")
 def me() -> Response:
     account = caller()
-    return jsonify({"account": account.to_dict(), "role": account.role, "is_admin": account.role == "admin"})
+    return jsonify({"account": account.to_dict(), "role": account.role,
+                    "is_admin": account.role == "admin" and account.status == "enabled"})
 
 
 # ------------------------------------------------------------------------------------------------ accounts
@@ -123,8 +125,10 @@ def list_departments() -> Response:
     return jsonify({"departments": [d.to_dict() for d in lms().list_departments()]})
 
 
-@bp.post("/departments/<name>/enroll")
+@bp.post("/departments/<path:name>/enroll")
 def enroll_department(name: str) -> Response:
+    """Department names may hold '/', sent as is or as %2F (which cheroot leaves encoded in the path)."""
+    name = name.replace("%2F", "/").replace("%2f", "/")
     return jsonify(lms().enroll_department(name, actor=caller()).to_dict())
 
 
@@ -211,6 +215,15 @@ def import_log() -> Response:
     return jsonify({"entries": [e.to_dict() for e in lms().import_log(import_id=import_id, since=int(since))]})
 
 
+@bp.get("/import-log/<seq>")
+def import_log_entry(seq: str) -> Response:
+    """One entry: follow a failed import's ``error_detail.log_seq`` to the response behind the admin's text."""
+    lms().check_admin(caller())
+    if not seq.isdigit():
+        raise BadRequest(f"an import log entry is named by its seq, a whole number, got '{seq}'")
+    return jsonify(lms().get_log_entry(int(seq)).to_dict())
+
+
 # ----------------------------------------------------------------------------------------------- schedules
 @bp.get("/schedules")
 def list_schedules() -> Response:
@@ -223,7 +236,12 @@ def create_schedule() -> Response:
     lms().check_admin(caller())
     data = _fields(body_json(), ("connection_id", "group_id", "role", "time"),
                    ("connection_id", "group_id", "role", "time"))
-    return jsonify(lms().add_schedule(actor=caller(), **data).to_dict()), 201
+    return jsonify(_schedule_body(lms().add_schedule(actor=caller(), **data))), 201
+
+
+def _schedule_body(schedule: Any) -> dict[str, Any]:
+    """A schedule as created or changed, with the admin-group-last warnings it takes part in (saved anyway)."""
+    return {**schedule.to_dict(), "checks": lms().schedule_checks(schedule.id)}
 
 
 @bp.get("/schedules/checks")
@@ -236,7 +254,7 @@ def schedule_checks() -> Response:
 def update_schedule(schedule_id: str) -> Response:
     lms().check_admin(caller())
     data = _fields(body_json(), ("connection_id", "group_id", "role", "time"))
-    return jsonify(lms().update_schedule(schedule_id, actor=caller(), **data).to_dict())
+    return jsonify(_schedule_body(lms().update_schedule(schedule_id, actor=caller(), **data)))
 
 
 @bp.delete("/schedules/<schedule_id>")
@@ -260,18 +278,20 @@ def advance_clock() -> Response:
         raise LmsError("the clock is shared with the tenant: move it there", status=403)
     data = _fields(body_json(), ("days", "hours", "minutes", "seconds"))
     for key, value in data.items():
-        if not isinstance(value, (int, float)) or isinstance(value, bool) or value < 0:
+        if not isinstance(value, (int, float)) or isinstance(value, bool) or not math.isfinite(value) or value < 0:
             raise BadRequest(f"'{key}' must be a number of at least 0, got {value!r}")
-    delta = timedelta(**{k: float(v) for k, v in data.items()})
-    before = len(lms().imports)
-    lms().clock.advance(delta)
-    return jsonify({"now": lms()._now(), "imports": [r.to_dict() for r in lms().imports[before:]]})
+    try:
+        delta = timedelta(**{k: float(v) for k, v in data.items()})
+    except OverflowError:
+        raise BadRequest(f"the clock moves forward by 0 to {MAX_CLOCK_STEP.days} days at a time") from None
+    imports = lms().advance_clock(delta, actor=caller())
+    return jsonify({"now": lms()._now(), "imports": [r.to_dict() for r in imports]})
 
 
 @bp.get("/state")
 def export_state() -> Response:
     lms().check_admin(caller())
-    return jsonify(lms().export_state())
+    return jsonify(lms().export_state(caller=caller()))
 
 
 # ------------------------------------------------------------------------------------------------- factory

@@ -14,6 +14,7 @@ schedules every ``--tick`` seconds, and ``POST /api/clock/advance`` moves time o
 
 from __future__ import annotations
 
+import copy
 import json
 import sys
 import threading
@@ -22,6 +23,9 @@ from typing import Any
 import click
 
 ENV_SECRET = "ENTRASIM_CLIENT_SECRET"
+ENV_ADMIN_TOKEN = "ENTRASIM_LMS_ADMIN_TOKEN"
+#: What a Graph info file must hold to configure a connection (the rest has defaults).
+GRAPH_INFO_KEYS = ("tenant_id", "client_id", "client_secret", "authority_host", "graph_url")
 
 
 class GraphPullCliError(click.ClickException):
@@ -31,6 +35,11 @@ class GraphPullCliError(click.ClickException):
 
     def show(self, file=None) -> None:
         click.echo(f"entrasim: error: {self.format_message()}", err=True)
+
+
+KINDS = ("scim", "graph-pull")
+_OTHER_KIND = ("The other kind: --kind graph-pull serves an LMS that imports users from Microsoft Graph "
+               "(see `entrasim serve lms --kind graph-pull --help`).")
 
 
 def _kind_of(args: list[str]) -> str | None:
@@ -57,7 +66,15 @@ class LmsKindDispatcher(click.Command):
 
     def make_context(self, info_name: str | None, args: list[str], parent: click.Context | None = None,
                      **extra: Any) -> click.Context:
-        target = self.graph_pull_command if _kind_of(list(args)) == "graph-pull" else self.scim_command
+        kind = _kind_of(list(args))
+        if kind not in (None, *KINDS):
+            raise GraphPullCliError(f"--kind must be one of {', '.join(KINDS)}, got '{kind}'")
+        if kind == "graph-pull":
+            return self.graph_pull_command.make_context(info_name, args, parent=parent, **extra)
+        target = self.scim_command
+        if kind is None:  # its --help then also says that the other kind exists
+            target = copy.copy(target)
+            target.epilog = ((target.epilog + "\n\n") if target.epilog else "") + _OTHER_KIND
         return target.make_context(info_name, args, parent=parent, **extra)
 
 
@@ -69,6 +86,10 @@ def _read_graph_info(path: str) -> dict[str, Any]:
         raise GraphPullCliError(f"cannot read --graph-info {path}: {exc}") from None
     if not isinstance(info, dict):
         raise GraphPullCliError(f"--graph-info {path}: expected a JSON object as `entrasim serve graph --info-file` writes")
+    missing = [key for key in GRAPH_INFO_KEYS if not isinstance(info.get(key), str) or not info[key]]
+    if missing:
+        raise GraphPullCliError(f"--graph-info {path}: no {', '.join(missing)}; expected the info file of "
+                                f"`entrasim serve graph --info-file`")
     return info
 
 
@@ -85,7 +106,8 @@ def _read_graph_info(path: str) -> dict[str, Any]:
               help=f"Client secret value (prefer the {ENV_SECRET} variable: arguments are visible to other users).")
 @click.option("--ca-file", type=click.Path(dir_okay=False, exists=True), help="CA bundle to trust for the connection.")
 @click.option("--admin-login", default="admin@lms.example", show_default=True, help="Login of the seeded admin account.")
-@click.option("--admin-token", help="Bearer token for the admin (16+ characters). Default: generated.")
+@click.option("--admin-token", envvar=ENV_ADMIN_TOKEN, show_envvar=True,
+              help="Bearer token for the admin (16+ characters). Default: generated (see --info-file).")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind.")
 @click.option("--port", type=int, default=0, show_default=True, help="Port (0: any free port).")
 @click.option("--tls/--no-tls", default=False, help="Serve https with the generated local CA.")
@@ -140,7 +162,10 @@ def serve_graph_pull(kind, graph_info, authority_host, graph_url, tenant_id, cli
 
     def tick_schedules() -> None:
         while not stop.wait(tick):
-            lms.run_due_schedules()
+            try:
+                lms.run_due_schedules()
+            except Exception as exc:  # noqa: BLE001 - one bad run must not stop every later schedule
+                click.echo(f"entrasim: scheduled imports failed: {type(exc).__name__}: {exc}", err=True)
 
     threading.Thread(target=tick_schedules, daemon=True, name="graph-pull-scheduler").start()
     info = {"kind": kind, "url": running.url, "api_url": f"{running.url}/api", "admin_login": admin_login,
@@ -153,7 +178,7 @@ def serve_graph_pull(kind, graph_info, authority_host, graph_url, tenant_id, cli
         click.echo(f"  connection: {conn.id} -> {conn.graph_url} (tenant {conn.tenant_id})")
     click.echo(f"  admin: {admin_login}")
     if admin_token:
-        click.echo("  admin token: the one given with --admin-token")
+        click.echo("  admin token: the one given with --admin-token (or $" + ENV_ADMIN_TOKEN + ")")
     else:
         click.echo("  admin token: " + ("written to the info file" if info_file else
                                         "generated; use --admin-token to choose it or --info-file to receive it"))

@@ -9,8 +9,10 @@ state export carry only its first three characters, as Entra's portal does.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 from .errors import BadRequest
 
@@ -53,7 +55,16 @@ def check_connection_fields(*, name: str, tenant_id: str, client_id: str, client
         if not isinstance(value, str) or not value.strip():
             raise BadRequest(f"'{key}' is required and must be a non-empty string")
     for key, value in (("authority_host", authority_host), ("graph_url", graph_url)):
-        if not value.startswith(("https://", "http://")):
-            raise BadRequest(f"'{key}' must be an http(s) URL, got '{value}'")
+        if not value.startswith(("https://", "http://")) or not _has_host(value) or any(c.isspace() for c in value):
+            raise BadRequest(f"'{key}' must be an http(s) URL with a host, got '{value}'")
     if ca_bundle is not None and (not isinstance(ca_bundle, str) or not ca_bundle.strip()):
         raise BadRequest("'ca_bundle' must be a file path or null")
+    if ca_bundle is not None and not os.path.isfile(ca_bundle):
+        raise BadRequest(f"'ca_bundle' must name a readable PEM file, '{ca_bundle}' is not a file")
+
+
+def _has_host(url: str) -> bool:
+    try:
+        return bool(urlsplit(url).hostname)
+    except ValueError:  # e.g. an unclosed IPv6 bracket
+        return False

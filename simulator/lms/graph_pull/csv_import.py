@@ -3,8 +3,9 @@
 A CSV import matters to the Graph import because of department precedence: a
 department set by CSV cannot be changed by a later Azure import. The file has a
 header row; ``login`` and ``email`` are required columns, the others optional.
-A bad file (no header, unknown column, bad status or role) is refused as a
-whole with a message naming the line and column, and changes nothing.
+A bad file (no header, unknown column, bad status or role, a login on two
+lines) is refused as a whole with a message naming the line and column, and
+changes nothing.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ def parse_csv(text: str) -> list[dict[str, Any]]:
     if len(set(header)) != len(header):
         raise BadRequest("CSV header: a column appears twice")
     rows = []
+    first_line_of: dict[str, int] = {}  # lowercased login -> the line that first named it
     try:
         for line_no, cells in enumerate(reader, start=2):
             if not any(c.strip() for c in cells):
@@ -55,6 +57,10 @@ def parse_csv(text: str) -> list[dict[str, Any]]:
             for key in ("status", "role"):
                 if row[key] is not None:
                     row[key] = row[key].lower()
+            if row["login"] is not None:
+                seen = first_line_of.setdefault(row["login"].lower(), line_no)
+                if seen != line_no:
+                    raise BadRequest(f"CSV line {line_no}: login '{row['login']}' is already on line {seen}")
             row["line"] = line_no
             rows.append(row)
     except csv.Error as exc:

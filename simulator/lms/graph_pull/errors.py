@@ -86,13 +86,24 @@ _REASONS = {429: "Too Many Requests", 500: "Internal Server Error", 502: "Bad Ga
             504: "Gateway Time-out"}
 
 
+#: What the admin reads for failures without any response, by the client's error code (else the code itself).
+_NO_RESPONSE = {
+    "ConnectionError": "cannot connect (refused or unreachable)",
+    "SSLError": "TLS handshake failed (is the connection's CA bundle the one that signed the server's certificate?)",
+    "InvalidURL": "invalid authority host or Graph URL",
+    "OSError": "cannot read the connection's CA bundle",
+}
+
+
 def admin_text(call: str, status: int, error_code: str | None, aadsts: int | None) -> str:
     """What the LMS admin reads for a failed ``call`` ("token" or "graph") that ended with this response.
 
     ``status`` 0 means no response at all (connection refused or timed out).
     """
     if status == 0:
-        return GATEWAY_TIMEOUT if error_code == "timeout" else f"Azure connection error: {error_code or 'no response'}"
+        if error_code == "timeout":
+            return GATEWAY_TIMEOUT
+        return f"Azure connection error: {_NO_RESPONSE.get(error_code or '', error_code or 'no response')}"
     if error_code == "invalid_response":
         return "Azure connection error: invalid response"
     if status == 504:

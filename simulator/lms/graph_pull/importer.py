@@ -13,7 +13,9 @@ in the LMS is the tenant's doing and not the client's:
   imported fields, ``$expand=manager($select=userPrincipalName)``, ``$top=999``,
   following ``@odata.nextLink`` verbatim;
 - 429: waits ``Retry-After`` (bounded), then retries, at most a few times;
-  5xx and no response: bounded retries with exponential backoff;
+  5xx, timeouts and refused or dropped connections: bounded retries with
+  exponential backoff; a TLS failure or a bad URL is not retried (another
+  attempt would fail the same way);
 - every attempt is written to the import log with status, error code, AADSTS
   code, request and correlation ids and a redacted excerpt. Nothing is ever
   written to Graph: the import is one-way.
@@ -43,6 +45,9 @@ SELECT = ("id", "userPrincipalName", "mail", "givenName", "surname", "department
           "preferredLanguage", "country")
 EXPAND_MANAGER = "manager($select=userPrincipalName)"
 USER_AGENT = "entrasim-graph-pull-lms/1.0"
+#: Failures without a response that another attempt cannot fix (bad URL, untrusted certificate, unreadable CA file).
+PERMANENT_CLIENT_ERRORS = frozenset({"SSLError", "InvalidURL", "MissingSchema", "InvalidSchema", "InvalidHeader",
+                                     "OSError"})
 
 
 @dataclass
@@ -177,12 +182,15 @@ class GraphImporter:
             started = time.perf_counter()
             resp: requests.Response | None = None
             error_code: str | None = None
+            failure = ""
             try:
                 resp = self.session.request(method, url, headers=headers, timeout=s.timeout, **kwargs)
-            except requests.Timeout:
-                error_code = "timeout"
+            except requests.Timeout as exc:
+                error_code, failure = "timeout", str(exc)
             except requests.RequestException as exc:
-                error_code = type(exc).__name__
+                error_code, failure = type(exc).__name__, str(exc)
+            except OSError as exc:  # e.g. the connection's CA bundle vanished: requests raises a bare OSError
+                error_code, failure = "OSError", str(exc)
             elapsed = round((time.perf_counter() - started) * 1000, 1)
             status = resp.status_code if resp is not None else 0
             aadsts = request_id = None
@@ -203,6 +211,8 @@ class GraphImporter:
                 else:
                     body_excerpt = excerpt(resp.content)
                 retry_after = _retry_after(resp)
+            else:
+                body_excerpt = excerpt(failure)  # no body: what the client saw instead (redacted like a body)
             entry = self.log.append(at=iso(self.clock.now()), import_id=import_id, call=call, method=method,
                                     url=resp.url if resp is not None else url, attempt=attempt, status=status,
                                     elapsed_ms=elapsed, error_code=error_code, aadsts=aadsts, request_id=request_id,
@@ -210,7 +220,8 @@ class GraphImporter:
             if parsed is not None:
                 return parsed, entry
             throttled = status == 429
-            retryable = throttled or status == 0 or status >= 500 or error_code == "invalid_response"
+            transient = status == 0 and error_code not in PERMANENT_CLIENT_ERRORS
+            retryable = throttled or transient or status >= 500 or error_code == "invalid_response"
             limit = s.max_throttle_retries if throttled else s.max_retries
             if not retryable or attempt > limit:
                 raise GraphCallFailed(entry)

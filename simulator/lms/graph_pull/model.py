@@ -29,7 +29,7 @@ import threading
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field, fields
-from datetime import datetime
+from datetime import datetime, timedelta
 from operator import attrgetter
 from typing import Any
 
@@ -49,6 +49,10 @@ STATUSES = ("enabled", "disabled")
 NO_EMAIL = "no email address"
 EMAIL_NOT_UNIQUE = "email address is not unique"
 NO_LOGIN = "no login"
+LOGIN_NOT_UNIQUE = "login is already used by another account"
+
+#: The longest single move of the clock (what a scenario or a tester could want, far from datetime limits).
+MAX_CLOCK_STEP = timedelta(days=3650)
 
 
 @dataclass(slots=True)
@@ -260,6 +264,9 @@ class GraphPullLms:
                 raise BadRequest(f"'{key}' must be a string or null")
         with self.lock:
             account = self.get_account(login)
+            if actor is not None and self._would_leave_no_admin(account, changes):
+                raise Conflict(f"'{account.login}' is the last enabled administrator: make another account an "
+                               f"enabled admin first (only an import can take the last admin's role away)")
             if "department" in changes:
                 department = changes.pop("department")
                 if department:
@@ -269,6 +276,18 @@ class GraphPullLms:
                 setattr(account, key, value)
             account.updated_at = self._now()
             return account
+
+    def _would_leave_no_admin(self, account: Account, changes: dict[str, Any]) -> bool:
+        """True when an administrator's edit of ``account`` would leave the LMS without an enabled admin.
+
+        By hand, the LMS refuses that (nobody could undo it from the admin API).
+        An import still can: that is the document's lockout, reproduced on purpose.
+        """
+        role, status = changes.get("role", account.role), changes.get("status", account.status)
+        if account.role != "admin" or account.status != "enabled" or (role == "admin" and status == "enabled"):
+            return False
+        return not any(a is not account and a.role == "admin" and a.status == "enabled"
+                       for a in self.accounts.values())
 
     def assign_department(self, login: str, department: str | None, actor: str | Account | None = None) -> Account:
         """An administrator assigns a department: no import can change it afterwards."""
@@ -420,6 +439,13 @@ class GraphPullLms:
         """Every call imports made (redacted), optionally only one import's."""
         return self.log.entries(import_id=import_id, since=since)
 
+    def get_log_entry(self, seq: int) -> LogEntry:
+        """One import-log entry by its ``seq``: where a failed import's ``error_detail.log_seq`` leads."""
+        try:
+            return self.log.get(seq)
+        except KeyError:
+            raise NotFound("import log entry", str(seq)) from None
+
     def _email_holder(self, email: str, exclude: Account | None = None) -> Account | None:
         key = email.strip().lower()
         for account in self.accounts.values():
@@ -449,6 +475,11 @@ class GraphPullLms:
             holder = by_email.get(email_key)
             if email_counts[email_key] > 1 or (holder is not None and holder is not account):
                 result.rejected.append(Rejection(login, email, EMAIL_NOT_UNIQUE))
+                continue
+            login_holder = accounts.get(login_key)
+            if account is not None and login_holder is not None and login_holder is not account:
+                # a renamed UPN that another account already uses as its login: never overwrite that account
+                result.rejected.append(Rejection(login, email, LOGIN_NOT_UNIQUE))
                 continue
             if account is None:
                 before = None
@@ -552,10 +583,17 @@ class GraphPullLms:
         with self.lock:
             return list(self.schedules.values())
 
-    def schedule_checks(self) -> list[dict[str, Any]]:
-        """The document's advice as a check: the admin group's import 30 minutes after all the others."""
+    def schedule_checks(self, schedule_id: str | None = None) -> list[dict[str, Any]]:
+        """The document's advice as a check: the admin group's import 30 minutes after all the others.
+
+        ``schedule_id``: only the warnings that involve that schedule (what
+        creating or changing it should tell the admin at once).
+        """
         with self.lock:
-            return admin_last_warnings(list(self.schedules.values()))
+            warnings = admin_last_warnings(list(self.schedules.values()))
+        if schedule_id is None:
+            return warnings
+        return [w for w in warnings if schedule_id in (w["schedule_id"], w["other_schedule_id"])]
 
     def run_due_schedules(self, now: datetime | None = None) -> list[ImportResult]:
         """Run every schedule that is due, in the order of their due times (called on every clock move)."""
@@ -575,17 +613,40 @@ class GraphPullLms:
                 results.append(result)
         return results
 
+    def advance_clock(self, delta: timedelta, actor: str | Account | None = None) -> list[ImportResult]:
+        """Move the LMS clock forward by ``delta``; returns the imports of the schedules that came due meanwhile."""
+        self.check_admin(actor)
+        if not isinstance(delta, timedelta):
+            raise BadRequest(f"the clock moves by a timedelta, got {delta!r}")
+        if delta < timedelta(0) or delta > MAX_CLOCK_STEP:
+            raise BadRequest(f"the clock moves forward by 0 to {MAX_CLOCK_STEP.days} days at a time, got "
+                             f"{delta.total_seconds() / 86400:g} days")
+        with self.lock:
+            before = len(self.imports)
+        self.clock.advance(delta)
+        with self.lock:
+            return self.imports[before:]
+
     def _on_clock(self, now: datetime) -> None:
         if not self._closed:
             self.run_due_schedules(now)
 
     # ---------------------------------------------------------------------------------------- export
-    def export_state(self) -> dict[str, Any]:
-        """The LMS's state as JSON-able data (no secrets, no tokens); the import log is counted, not copied."""
+    def export_state(self, caller: Account | None = None) -> dict[str, Any]:
+        """The LMS's state as JSON-able data (no secrets, no tokens); the import log is counted, not copied.
+
+        ``caller``: the account asking (the admin API passes it), exported as
+        ``caller`` with its login, role and whether it may take admin actions.
+        """
         with self.lock:
+            who = None
+            if caller is not None:
+                who = {"login": caller.login, "email": caller.email, "role": caller.role, "status": caller.status,
+                       "is_admin": caller.role == "admin" and caller.status == "enabled"}
             return {
                 "name": self.name,
                 "clock": self._now(),
+                "caller": who,
                 "accounts": [a.to_dict() for a in self.list_accounts()],
                 "departments": [d.to_dict() for d in self.list_departments()],
                 "connections": [c.public() for c in self.connections.values()],
