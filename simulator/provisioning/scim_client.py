@@ -1,10 +1,9 @@
 """The SCIM client of the provisioning engine: Entra's requests, headers, dialects, retries and pacing.
 
-One ``ScimClient`` talks to one SCIM base URL (the job's Tenant URL) through a
-pool of keep-alive connections (urllib3, one connection per worker). urllib3
-rather than requests, by measurement: against our SCIM LMS on the project
-machine, requests.Session spent 1.1-1.2 ms of client CPU per request and
-urllib3, which requests is built on, 0.5 ms, for 400 versus 650 requests/s. Every request carries
+One ``ScimClient`` talks to one SCIM base URL (the job's Tenant URL) through
+keep-alive connections, one per worker (``transport.py``: ``http.client``
+directly, chosen by measurement over requests and urllib3; the numbers are
+there and in benchmarks/README.md). Every request carries
 ``Authorization: Bearer <secret token>`` (or, with no token, a token shaped like
 the one Entra issues itself) and bodies go as ``application/scim+json;
 charset=utf-8``. No ETags, no PUT, no /Bulk: Entra uses none of them.
@@ -35,7 +34,6 @@ credentials redacted, for the provisioning logs; the token never leaves the
 
 from __future__ import annotations
 
-import os
 import threading
 import time
 import uuid
@@ -47,12 +45,12 @@ from typing import Any
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
 import orjson
-import urllib3
 
 from .. import __version__
 from ..requestlog import redact
 from .mappings import ENTERPRISE_USER, TargetPath
 from .resources import PATCH_OP, Change, wire_value
+from .transport import KeepAliveTransport, RawAnswer, TransportFailure
 
 SCIM_JSON = "application/scim+json; charset=utf-8"
 USER_AGENT = f"entrasim-provisioning/{__version__}"
@@ -319,35 +317,6 @@ def _clip(data: bytes | str | None) -> str | None:
 # ------------------------------------------------------------------ the client
 
 
-def _pool_manager(base_url: str, verify: bool | str | Path, size: int) -> urllib3.PoolManager:
-    """Keep-alive connections for ``size`` workers, through the environment's proxy if it names one for the target.
-
-    ``verify``: True (the system's CAs, or ``REQUESTS_CA_BUNDLE``/``CURL_CA_BUNDLE``),
-    False, or a CA bundle path. The environment is read once, here.
-    """
-    from urllib.request import getproxies, proxy_bypass
-
-    options: dict[str, Any] = {"maxsize": size, "block": True}
-    if verify is False:
-        options["cert_reqs"] = "CERT_NONE"
-        urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
-    else:
-        bundle = str(verify) if verify is not True else (os.environ.get("REQUESTS_CA_BUNDLE")
-                                                         or os.environ.get("CURL_CA_BUNDLE"))
-        options["cert_reqs"] = "CERT_REQUIRED"
-        if bundle:
-            options["ca_certs"] = bundle
-        else:
-            import certifi
-
-            options["ca_certs"] = certifi.where()
-    parts = urlsplit(base_url)
-    proxy = getproxies().get(parts.scheme)
-    if proxy and not proxy_bypass(parts.hostname or ""):
-        return urllib3.ProxyManager(proxy, num_pools=2, **options)
-    return urllib3.PoolManager(num_pools=2, **options)
-
-
 class ScimClient:
     """Requests to one SCIM service, with Entra's headers, the job's pacing and the retry rules above."""
 
@@ -358,11 +327,11 @@ class ScimClient:
                  on_wait: Callable[[float, str], None] | None = None):
         self.base_url = split_tenant_url(tenant_url)
         self.dialect = dialect or Dialect()
-        self.timeout = urllib3.Timeout(connect=connect_timeout, read=read_timeout)
         self.retry = retry or RetryPolicy()
         self._headers = {"Authorization": f"Bearer {token}", "User-Agent": USER_AGENT}
         self._body_headers = {**self._headers, "Content-Type": SCIM_JSON}
-        self._pool = _pool_manager(self.base_url, verify, max(1, concurrency))
+        self._transport = KeepAliveTransport(self.base_url, verify=verify, connect_timeout=connect_timeout,
+                                             read_timeout=read_timeout)
         self._limiter = RateLimiter(request_rate, sleep)
         self._sleep = sleep
         self._on_wait = on_wait
@@ -378,7 +347,7 @@ class ScimClient:
         return f"ScimClient({self.base_url}, dialect={self.dialect.name})"
 
     def close(self) -> None:
-        self._pool.clear()
+        self._transport.close()
 
     def __enter__(self) -> ScimClient:
         return self
@@ -424,23 +393,22 @@ class ScimClient:
             with self._count_lock:
                 self.requests_sent += 1
             try:
-                raw = self._pool.request(method, url, body=data, headers=headers, timeout=self.timeout,
-                                         retries=False, redirect=False)
-            except urllib3.exceptions.HTTPError as exc:
-                kind = "timeout" if isinstance(exc, urllib3.exceptions.TimeoutError) else "connection"
+                raw = self._transport.send(method, url, data, headers)
+            except TransportFailure as exc:
+                kind = exc.kind
                 exchanges.append(Exchange(method, url, None, round((time.perf_counter() - started) * 1000, 3), attempt,
-                                          _clip(data), None, f"{kind}: {type(exc).__name__}", waited))
+                                          _clip(data), None, f"{kind}: {exc.name}", waited))
                 if self.exchange_hook is not None:
-                    self.exchange_hook(method, url, headers, data, None, None, f"{kind}: {type(exc).__name__}")
+                    self.exchange_hook(method, url, headers, data, None, None, f"{kind}: {exc.name}")
                 if method in IDEMPOTENT and attempt < self.retry.max_attempts:
                     self._sleep(self.retry.backoff(attempt))
                     continue
                 message = ("the request timed out" if kind == "timeout" else "the connection failed") + \
-                          f" ({type(exc).__name__})"
+                          f" ({exc.name})"
                 raise ScimTransportError(kind, f"{method} {url}: {message}", method, exchanges) from None
             response = self._response(raw, method, url, data, started, attempt, waited, exchanges)
             if self.exchange_hook is not None:
-                self.exchange_hook(method, url, headers, data, response.status, raw.data or b"", None)
+                self.exchange_hook(method, url, headers, data, response.status, raw.data, None)
             status = response.status
             if 200 <= status < 300:
                 return response
@@ -457,9 +425,9 @@ class ScimClient:
                 continue
             raise ScimHttpError(response, method, url)
 
-    def _response(self, raw: urllib3.BaseHTTPResponse, method: str, url: str, data: bytes | None, started: float,
+    def _response(self, raw: RawAnswer, method: str, url: str, data: bytes | None, started: float,
                   attempt: int, waited: float, exchanges: list[Exchange]) -> ScimResponse:
-        content = raw.data or b""
+        content = raw.data
         body = None
         if content:
             try:
@@ -469,7 +437,7 @@ class ScimClient:
         exchanges.append(Exchange(method, url, raw.status, round((time.perf_counter() - started) * 1000, 3),
                                   attempt, _clip(data), _clip(content), None, waited))
         text = content.decode("utf-8", "replace") if content else ""
-        return ScimResponse(raw.status, body, text, dict(raw.headers), exchanges)
+        return ScimResponse(raw.status, body, text, raw.headers, exchanges)
 
     # -- Entra's requests
     @staticmethod
