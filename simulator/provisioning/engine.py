@@ -61,9 +61,10 @@ from .logs import (
     ProvisioningLog,
     Step,
 )
-from .mappings import ENTERPRISE_USER, ObjectMapping, SourceReference, TargetValues
+from .mappings import ENTERPRISE_USER, SKIP_SWITCH_NULLED, ObjectMapping, SourceReference, TargetValues
 from .resources import (
     LIST_RESPONSE,
+    Change,
     creation_body,
     diff,
     display_of,
@@ -102,6 +103,8 @@ EXCEPTION_MESSAGE = ("Processing of the HTTP request resulted in an exception. P
 SCIM = "SystemForCrossDomainIdentityManagement"
 
 INITIAL, INCREMENTAL = "initial", "incremental"
+#: state writes per SQLite transaction during a cycle's exports (see state.JobState.batch_writes)
+STATE_BATCH = 500
 ON_DEMAND = "onDemand"
 QUARANTINE_EXCEPTION = "EncounteredQuarantineException"
 TOO_MANY_DELETES = "TooManyDeletes"
@@ -328,7 +331,8 @@ class ProvisioningEngine:
         self.progress = progress
         self.notify = notify
         self.policy = job.scope_policy
-        self.env = Environment(rng=random.Random(self.options.seed), clock=self.clock)
+        self.env = Environment(rng=random.Random(self.options.seed), clock=self.clock,
+                               switch_nulls_unchanged_source=job.settings.switch_nulls_unchanged_source)
         self.user_paths = target_paths(job.users)
         self.group_paths = target_paths(job.groups)
         self.user_references = reference_paths(job.users)
@@ -528,6 +532,8 @@ class _Cycle:
         self.t0 = time.perf_counter()
         self.retried: set[tuple[str, str]] = set()  # (object type, source id) of escrowed objects retried
         self.failed: set[str] = set()  # source ids whose export failed in this cycle
+        #: (object type, source id, kind) of every escrow the state holds, once read: clearing a missing one is skipped
+        self.escrow_keys: set[tuple[str, str, str]] | None = None
         self.cycle_failures = 0
 
     # -- driver
@@ -540,7 +546,8 @@ class _Cycle:
                 if not test.ok:
                     raise _Abort("credentials" if test.credentials else "compliance", "; ".join(test.details))
             read = self._read(watermark)
-            self._process(read)
+            with state.batch_writes(STATE_BATCH):
+                self._process(read)
             if self.aborted is not None:
                 raise self.aborted
             self._evaluate_escrows()
@@ -597,6 +604,7 @@ class _Cycle:
         else:
             read = source.read_all()
         pending = self.state.escrows()
+        self.escrow_keys = {(e.object_type, e.source_id, e.kind) for e in pending}
         users = {e.source_id for e in pending if e.object_type == USER}
         groups = {e.source_id for e in pending if e.object_type == GROUP}
         if read.full:
@@ -770,6 +778,8 @@ class _Cycle:
                                      f"{threshold}: it is staged until deletions are allowed.",
                                      {"SkipReason": "StagedDelete"}))
             self.engine.log.write(record, self.summary)
+            if self.escrow_keys is not None:
+                self.escrow_keys.add((plan.object_type, plan.source_id, STAGED))
             self.state.put_escrow(plan.object_type, plan.source_id, STAGED, "StagedDelete",
                                   f"held: {len(removals)} deletions exceed the threshold of {threshold}",
                                   display=plan.display, reference=False, now=now, next_retry=None)
@@ -856,6 +866,8 @@ class _Cycle:
             self.links[plan.object_type].pop(plan.source_id, None)
         if outcome.failure is not None:
             code, reference = outcome.failure
+            if self.escrow_keys is not None:
+                self.escrow_keys.add((plan.object_type, plan.source_id, ESCROW))
             self.failed.add(plan.source_id)
             previous = state.escrow(plan.object_type, plan.source_id, ESCROW)
             attempts = previous.attempts + 1 if previous else 0
@@ -871,15 +883,22 @@ class _Cycle:
             if outcome.abort is not None and self.aborted is None:
                 self.aborted = _Abort(outcome.abort, outcome.record.error.reason)
         else:
-            state.clear_escrow(plan.object_type, plan.source_id, ESCROW)
+            self._clear_escrow(plan.object_type, plan.source_id, ESCROW)
             if plan.intent != "held":
-                state.clear_escrow(plan.object_type, plan.source_id, STAGED)
+                self._clear_escrow(plan.object_type, plan.source_id, STAGED)
         if plan.object_type == USER and outcome.failure is None and plan.intent != "delete":
             self.exported_users.add(plan.source_id)
             self.resources[plan.source_id] = outcome.resource
         if outcome.record.status == "success" and plan.intent in ("create", "update", "enable", "disable", "delete"):
             self.summary.exported += 1
         self.engine.log.write(outcome.record, self.summary)
+
+    def _clear_escrow(self, object_type: str, source_id: str, kind: str) -> None:
+        keys = self.escrow_keys
+        if keys is None or (object_type, source_id, kind) in keys:
+            self.state.clear_escrow(object_type, source_id, kind)
+            if keys is not None:
+                keys.discard((object_type, source_id, kind))
 
     # -- records
     def _record(self, plan: Plan, action: str, status: str, *, object_type: str | None = None) -> LogRecord:
@@ -930,7 +949,12 @@ class _Cycle:
 
     # -- values
     def _values(self, plan: Plan, mapping: ObjectMapping, *, creating: bool) -> TargetValues:
-        values = mapping.target_values(plan.source, self.engine.env, creating=creating)
+        changed = None
+        if (not creating and self.kind == INCREMENTAL and self.job.settings.switch_nulls_unchanged_source
+                and plan.user is not None):
+            # The optional Switch hazard: Switch expressions see which source attributes changed.
+            changed = plan.user.changed
+        values = mapping.target_values(plan.source, self.engine.env, creating=creating, changed=changed)
         if plan.user is not None and plan.user.tombstone:
             # Only IsSoftDeleted is known about a user Graph reports as removed.
             allowed = {row.target.text for row in mapping.attributes
@@ -1086,6 +1110,12 @@ class _Cycle:
                            paths: dict, references: frozenset, exchanges: list[Exchange], match_step: Step, *,
                            action: str, link: Link, keep_link_on_failure: bool) -> Outcome:
         changes = diff(values, current, paths, skip=references)
+        nulled = [path for path, reason in values.skipped.items() if reason == SKIP_SWITCH_NULLED]
+        for path in nulled:
+            held = read_path(current, paths[path])
+            if held is not None and held != "" and held != []:
+                changes.append(Change(paths[path], held, None))
+        nulled = [path for path in nulled if any(change.path.text == path for change in changes)]
         if not changes:
             record = self._record(plan, action, "skipped")
             record.target_id = link.target_id
@@ -1114,6 +1144,12 @@ class _Cycle:
         record.steps.append(Step("EntrySynchronizationUpdate", "processing", "success",
                                  f"{plan.object_type} '{plan.display}' will be "
                                  + ("disabled" if soft_delete else "updated") + " in customappsso"))
+        if nulled:
+            record.steps.append(Step(
+                "EntrySynchronizationUpdate", "processing", "warning",
+                f"{', '.join(nulled)} set to null: a Switch expression whose source attribute did not change in this "
+                "cycle evaluates to null while another attribute changed (Entra's documented Switch hazard, "
+                "settings.quirks.switchNullsUnchangedSource)", {"SwitchNulled": ", ".join(nulled)}))
         record.steps.append(Step("EntryExportUpdateSoftDelete" if soft_delete else "EntryExportUpdate", "export",
                                  "success", f"{plan.object_type} '{plan.display}' was updated in customappsso",
                                  {"StatusCode": response.status}))
@@ -1271,6 +1307,8 @@ class _Cycle:
     def _unresolved(self, object_type: str, source_id: str, display: str, reason: str) -> None:
         """A reference failure: the object is escrowed so that the next cycle resolves its references again."""
         now = self.engine.clock.now()
+        if self.escrow_keys is not None:
+            self.escrow_keys.add((object_type, source_id, ESCROW))
         self.state.put_escrow(object_type, source_id, ESCROW, REFERENCE_NOT_PROVISIONED, reason, display=display,
                               reference=True, now=now, next_retry=now + self.engine.options.escrow_retry_after)
 

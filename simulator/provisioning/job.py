@@ -160,6 +160,10 @@ class Settings:
     request_rate: float | None = DEFAULT_REQUEST_RATE  # requests per second; None: no limit
     connect_timeout: float = DEFAULT_TIMEOUTS["connect"]
     read_timeout: float = DEFAULT_TIMEOUTS["read"]
+    #: settings.quirks.switchNullsUnchangedSource: Microsoft's documented Switch caution, off by default. In an
+    #: incremental cycle, a Switch whose source attribute did not change (while another attribute did) evaluates
+    #: to null and the target attribute is nulled.
+    switch_nulls_unchanged_source: bool = False
 
 
 @dataclass(frozen=True)
@@ -473,6 +477,7 @@ def _build(document: _Document, base_dir: Path, path: Path | None) -> tuple[Job 
         request_rate=_rate(settings_config.get("requestRate", DEFAULT_REQUEST_RATE)),
         connect_timeout=float(timeouts["connect"]),
         read_timeout=float(timeouts["read"]),
+        switch_nulls_unchanged_source=settings_config.get("quirks", {}).get("switchNullsUnchangedSource", False),
     )
     mappings = data["mappings"]
     users = _object_mapping(document, "users", mappings["users"], problems)

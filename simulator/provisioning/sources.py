@@ -80,6 +80,9 @@ class SourceUser:
     roles: tuple[dict, ...] = ()
     #: only the id is known (a user Graph reports as removed): just ``IsSoftDeleted`` can be computed.
     tombstone: bool = False
+    #: source attributes (Entra's names) changed since the watermark, when the source can tell (the change
+    #: journal); None otherwise. Only the optional Switch hazard (settings.quirks) reads it.
+    changed: frozenset[str] | None = None
 
     @property
     def id(self) -> str:
@@ -149,6 +152,10 @@ class Source(ABC):
 
 # ------------------------------------------------------------------ the tenant model
 
+#: tenant model fields whose source attribute (as mappings name it) has another name
+_SOURCE_NAME = {"id": "objectId", "officeLocation": "physicalDeliveryOfficeName", "mobilePhone": "mobile",
+                "faxNumber": "facsimileTelephoneNumber", "businessPhones": "telephoneNumber", "managerId": "manager"}
+
 
 class TenantSource(Source):
     """The in-process tenant model; the change journal says what changed."""
@@ -192,8 +199,36 @@ class TenantSource(Source):
             new_watermark = self._watermark()
             user_ids, group_ids = self.changed_ids(seq)
             read = self.read_objects(user_ids, group_ids)
+            changed = self.changed_attributes(seq)
+        for uid, su in read.users.items():
+            su.changed = changed.get(uid, frozenset())
         read.watermark = new_watermark
         return read
+
+    def changed_attributes(self, seq: int) -> dict[str, frozenset[str]]:
+        """Per user, the source attributes (Entra's names) the journal entries after ``seq`` changed.
+
+        Model fields are named as mappings name them (``officeLocation`` is
+        ``physicalDeliveryOfficeName``...); whatever can change ``IsSoftDeleted``
+        (a soft delete or restore, ``accountEnabled``, an assignment, joining or
+        leaving an assigned group) counts as a change of ``IsSoftDeleted`` too.
+        """
+        tenant = self.tenant
+        found: dict[str, set[str]] = {}
+        for change in tenant.journal.since(seq, ("user", "group", "assignment")):
+            if change.kind == "user":
+                names = found.setdefault(change.object_id, set())
+                names.update(_SOURCE_NAME.get(key, key) for key in change.changes)
+                if change.action != "updated" or "accountEnabled" in change.changes:
+                    names.add("IsSoftDeleted")
+            elif change.kind == "group" and change.member_id:
+                if change.object_id in tenant.assignments:
+                    found.setdefault(change.member_id, set()).update(("IsSoftDeleted", "appRoleAssignments"))
+            elif change.kind == "assignment":
+                members = tenant.groups[change.object_id].members if change.object_id in tenant.groups else ()
+                for uid in (change.object_id, *members):
+                    found.setdefault(uid, set()).update(("IsSoftDeleted", "appRoleAssignments"))
+        return {uid: frozenset(names) for uid, names in found.items()}
 
     def changed_ids(self, seq: int) -> tuple[list[str], list[str]]:
         """Users and groups whose provisioning may change because of journal entries after ``seq``."""

@@ -12,9 +12,15 @@
   (held by accidental-deletion prevention);
 - the quarantine state and the history of cycles.
 
-Every write commits at once (WAL journal): a run killed at any moment keeps
-every link it made, and the next run finds objects created just before the kill
-through its matching query, so nothing is created twice.
+Writes commit at once (WAL journal), except inside ``batch_writes(n)``, which
+the engine opens around a cycle's exports: there every ``n`` writes share one
+transaction (one commit instead of ``n``: on the project machine the three
+autocommitted writes of an exported object cost 56 microseconds of CPU and 430
+of the calling thread's time, a write inside a batch 13). Either way a run killed at any moment resumes
+without duplicates: a link lost with an uncommitted batch belongs to an object
+the next run finds through its matching query (Entra's GET before POST) and
+links again, and membership additions lost the same way are sent again, which
+adds nothing twice.
 """
 
 from __future__ import annotations
@@ -22,7 +28,8 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from pathlib import Path
@@ -137,7 +144,7 @@ class Quarantine:
 
 
 class JobState:
-    """One job's state file. Thread-safe; every method commits before it returns."""
+    """One job's state file. Thread-safe; every method commits before it returns (outside ``batch_writes``)."""
 
     def __init__(self, path: str | Path = ":memory:"):
         self.path = str(path)
@@ -154,9 +161,36 @@ class JobState:
         except sqlite3.DatabaseError as exc:
             raise StateError(f"cannot use {self.path} as a job state file: {exc}") from None
         self._lock = threading.RLock()
+        self._batch_size = 0
+        self._pending = 0
 
     def close(self) -> None:
         self._db.close()
+
+    @contextmanager
+    def batch_writes(self, size: int = 500) -> Iterator[None]:
+        """Group the writes made inside into transactions of ``size`` writes, all committed on the way out."""
+        with self._lock:
+            if self._batch_size:  # already batching: the outer batch commits
+                yield
+                return
+            self._db.execute("BEGIN")
+            self._batch_size, self._pending = max(1, size), 0
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._batch_size = 0
+                self._db.execute("COMMIT")
+
+    def _wrote(self) -> None:
+        """Count a write of the open batch; commit it every ``size`` writes. Call with the lock held."""
+        if self._batch_size:
+            self._pending += 1
+            if self._pending >= self._batch_size:
+                self._db.execute("COMMIT")
+                self._db.execute("BEGIN")
+                self._pending = 0
 
     def __enter__(self) -> JobState:
         return self
@@ -238,10 +272,12 @@ class JobState:
                 "ON CONFLICT(object_type, source_id) DO UPDATE SET target_id = excluded.target_id, "
                 "display = excluded.display, disabled = excluded.disabled, managed = excluded.managed",
                 (link.object_type, link.source_id, link.target_id, link.display, int(link.disabled), int(link.managed)))
+            self._wrote()
 
     def drop_link(self, object_type: str, source_id: str) -> None:
         with self._lock:
             self._db.execute("DELETE FROM links WHERE object_type = ? AND source_id = ?", (object_type, source_id))
+            self._wrote()
 
     def link_counts(self) -> dict[str, int]:
         with self._lock:
@@ -258,22 +294,29 @@ class JobState:
 
     def add_memberships(self, group_id: str, members: Iterable[tuple[str, str]]) -> None:
         with self._lock:
-            self._db.execute("BEGIN")
-            self._db.executemany("INSERT OR REPLACE INTO memberships (group_id, member_id, member_target_id) VALUES (?, ?, ?)",
-                                 [(group_id, member, target) for member, target in members])
-            self._db.execute("COMMIT")
+            self._many("INSERT OR REPLACE INTO memberships (group_id, member_id, member_target_id) VALUES (?, ?, ?)",
+                       [(group_id, member, target) for member, target in members])
 
     def remove_memberships(self, group_id: str, member_ids: Iterable[str]) -> None:
         with self._lock:
-            self._db.execute("BEGIN")
-            self._db.executemany("DELETE FROM memberships WHERE group_id = ? AND member_id = ?",
-                                 [(group_id, member) for member in member_ids])
-            self._db.execute("COMMIT")
+            self._many("DELETE FROM memberships WHERE group_id = ? AND member_id = ?",
+                       [(group_id, member) for member in member_ids])
+
+    def _many(self, sql: str, rows: list[tuple]) -> None:
+        """Several rows in one transaction (the batch's, or one of their own). Call with the lock held."""
+        if self._batch_size:
+            self._db.executemany(sql, rows)
+            self._wrote()
+            return
+        self._db.execute("BEGIN")
+        self._db.executemany(sql, rows)
+        self._db.execute("COMMIT")
 
     def forget_memberships_of(self, object_id: str) -> None:
         """An object deleted in the target: it is no longer a member of anything, and (a group) has no members."""
         with self._lock:
             self._db.execute("DELETE FROM memberships WHERE member_id = ? OR group_id = ?", (object_id, object_id))
+            self._wrote()
 
     def membership_count(self) -> int:
         with self._lock:
@@ -316,6 +359,7 @@ class JobState:
                 "first_failure, last_failure, next_retry) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (object_type, source_id, kind, code, reason, display, int(reference), attempts, iso(first), iso(now),
                  iso(next_retry) if next_retry else None))
+            self._wrote()
         return Escrow(object_type, source_id, kind, code, reason, display, reference, attempts, first, now, next_retry)
 
     def clear_escrow(self, object_type: str, source_id: str, kind: str | None = None) -> None:
@@ -325,6 +369,7 @@ class JobState:
             else:
                 self._db.execute("DELETE FROM escrows WHERE object_type = ? AND source_id = ? AND kind = ?",
                                  (object_type, source_id, kind))
+            self._wrote()
 
     # ------------------------------------------------------------------ cycles
     def begin_cycle(self, cycle_id: str, kind: str, started: datetime) -> None:
