@@ -571,3 +571,49 @@ def replay_cmd(transcript_file: str, target: str, token: str, as_json: bool) -> 
                    f"{len(report.differences)} different ({len(report.ids)} ids rewritten)")
     if report.differences:
         sys.exit(1)
+
+
+@provision.command("validator")
+@job_argument
+@click.option("--json", "json_file", type=click.Path(dir_okay=False), metavar="FILE",
+              help="Also write the results, with every request, as JSON to FILE.")
+@click.option("--groups/--no-groups", default=None,
+              help="Run the group tests (default: when the job provisions groups).")
+def validator_cmd(job_file: str | None, job_option: str | None, json_file: str | None, groups: bool | None) -> None:
+    """Replay the Microsoft SCIM Validator's tests against the job's target (exit 1 when any fails).
+
+    The validator's own requests, not the production client's: lowercase ops,
+    path-less dotted replaces, manager as {"value": ...}, a duplicate POST that
+    must answer 409, filters in another letter case, excludedAttributes=members,
+    and answers that must be application/scim+json. What it creates it deletes.
+    """
+    import json as jsonlib
+
+    from .engine import EngineError
+    from .validator import run_validator
+
+    job = _load(_job_path(job_file, job_option))
+    if json_file is not None and not Path(json_file).resolve().parent.is_dir():
+        raise ProvisionCliError(f"cannot write {json_file}: directory {Path(json_file).parent} does not exist")
+    try:
+        report = run_validator(job, groups=groups)
+    except EngineError as exc:
+        raise ProvisionCliError(str(exc)) from None
+    width = max(len(test.name) for test in report.tests)
+    for test in report.tests:
+        click.echo(f"{'PASS' if test.passed else 'FAIL'}  {test.name:<{width}}  {test.reason}".rstrip())
+        if not test.passed:
+            for exchange in test.exchanges:
+                click.echo(f"        {exchange.method} {exchange.url} -> {exchange.status or exchange.error}")
+                if exchange.request_body:
+                    click.echo(f"          request:  {exchange.request_body}")
+                if exchange.response_body:
+                    click.echo(f"          response: {exchange.response_body}")
+    click.echo(f"{report.passed} passed, {report.failed} failed against {report.target}")
+    if json_file is not None:
+        try:
+            Path(json_file).write_text(jsonlib.dumps(report.as_dict(), indent=2) + "\n")
+        except OSError as exc:
+            raise ProvisionCliError(f"cannot write {json_file}: {exc.strerror or exc}") from None
+    if not report.ok:
+        sys.exit(1)
