@@ -21,6 +21,7 @@ from typing import Any
 import orjson
 import requests
 
+from ..http_session import pinned_session
 from .scim_client import SCIM_JSON, USER_AGENT
 
 
@@ -95,9 +96,8 @@ def replay(entries: list[dict[str, Any]], target_url: str, token: str, *, timeou
     """Send ``entries`` (from ``read_transcript``) to ``target_url`` in order and compare the answers."""
     base = target_url.rstrip("/")
     report = ReplayReport(base)
-    session = requests.Session()
+    session = pinned_session(verify)
     session.headers.update({"Authorization": f"Bearer {token}", "User-Agent": USER_AGENT})
-    session.verify = verify
     try:
         for index, entry in enumerate(entries, 1):
             seq = int(entry.get("seq") or index)

@@ -40,6 +40,7 @@ from urllib.parse import urlsplit
 import orjson
 import requests
 
+from ..http_session import pinned_session
 from ..tenant.model import Group, Tenant, User
 from .attributes import app_role_assignments
 from .job import GraphSource as GraphSourceConfig
@@ -399,9 +400,7 @@ class GraphSource(Source):
         self.need_members = need_members
         self._sleep = sleep
         self.graph_url = config.graph_url.rstrip("/")
-        self.session = requests.Session()
-        if config.ca_bundle is not None:
-            self.session.verify = str(config.ca_bundle)
+        self.session = pinned_session(config.ca_bundle if config.ca_bundle is not None else True)
         try:
             secret = config.client_secret.reveal()
         except SecretUnavailable as exc:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import certifi
 import pytest
 
 from .conftest import make_tenant_for_graph, run
@@ -15,7 +16,12 @@ def user_names(target) -> set[str]:
     return {resource["userName"] for resource in response.json()["Resources"]}
 
 
-def test_graph_info_file_replaces_the_jobs_snapshot_source(workspace, graph_server, tmp_path):
+@pytest.mark.parametrize("foreign_ca_in_environment", [False, True], ids=["plain", "REQUESTS_CA_BUNDLE-set"])
+def test_graph_info_file_replaces_the_jobs_snapshot_source(workspace, graph_server, tmp_path, monkeypatch,
+                                                          foreign_ca_in_environment):
+    """The info file's CA bundle is trusted even where the environment names another one (psf/requests#3829)."""
+    if foreign_ca_in_environment:
+        monkeypatch.setenv("REQUESTS_CA_BUNDLE", certifi.where())
     runner, job, _snapshot_tenant, target = workspace
     tenant = make_tenant_for_graph()
     graph_only = tenant.create_user(userPrincipalName="graphonly@contoso.com", givenName="Graph", surname="Only",
