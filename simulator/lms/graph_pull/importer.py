@@ -35,6 +35,7 @@ import orjson
 import requests
 
 from ...clock import Clock, iso
+from ...http_session import pinned_session
 from .connections import Connection
 from .errors import admin_text
 from .import_log import EXCERPT_CHARS, ImportLog, LogEntry, excerpt, excerpt_of
@@ -111,9 +112,7 @@ class GraphImporter:
         self.log = log
         self.clock = clock
         self.settings = settings or ImporterSettings()
-        self.session = requests.Session()
-        self.session.trust_env = False  # REQUESTS_CA_BUNDLE and proxies from the environment must not win
-        self.session.verify = connection.ca_bundle or True
+        self.session = pinned_session(connection.ca_bundle or True)  # the connection's CA wins; proxies still apply
         self.session.headers["User-Agent"] = USER_AGENT
         self._token: str | None = None
         self._token_valid_until = None
