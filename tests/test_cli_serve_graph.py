@@ -2,29 +2,17 @@
 
 from __future__ import annotations
 
-import json
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import msal
 import pytest
 import requests
+from cli_process import wait_for_info
 
 CLI = [sys.executable, "-m", "simulator.cli"]
-
-
-def _wait_for(path: Path, proc: subprocess.Popen, timeout: float = 60) -> dict:
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if path.exists():
-            return json.loads(path.read_text())
-        if proc.poll() is not None:
-            raise AssertionError(f"server exited early: {proc.stderr.read()}")
-        time.sleep(0.05)
-    raise AssertionError("info file never appeared")
 
 
 @pytest.fixture
@@ -35,7 +23,7 @@ def served(tmp_path: Path):
                "--control", "--info-file", str(info_file), "--quiet"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        yield proc, _wait_for(info_file, proc)
+        yield proc, wait_for_info(info_file, proc)
     finally:
         if proc.poll() is None:
             proc.kill()
@@ -80,7 +68,7 @@ def test_same_seed_same_tenant(tmp_path: Path):
         proc = subprocess.Popen(CLI + ["serve", "graph", "--users", "5", "--groups", "1", "--seed", "11", "--info-file", str(info_file), "--quiet"],
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         try:
-            infos.append(_wait_for(info_file, proc))
+            infos.append(wait_for_info(info_file, proc))
         finally:
             proc.terminate()
             proc.wait(timeout=30)

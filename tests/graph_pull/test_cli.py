@@ -7,10 +7,10 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import requests
+from cli_process import start_entrasim, wait_for_info
 from click.testing import CliRunner
 
 from simulator.cli import main
@@ -21,21 +21,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def _run(*args: str) -> subprocess.Popen:
-    env = dict(os.environ, PYTHONPATH=str(ROOT))
-    env.pop("ENTRASIM_CLIENT_SECRET", None)
-    return subprocess.Popen([sys.executable, "-m", "simulator.cli", "serve", "lms", *args], cwd=ROOT, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-
-
-def _wait_for(path: Path, proc: subprocess.Popen, seconds: float = 30) -> dict:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if path.exists():
-            return json.loads(path.read_text())
-        if proc.poll() is not None:
-            raise AssertionError(f"the server exited early: {proc.stderr.read()}")
-        time.sleep(0.05)
-    raise AssertionError("no info file")
+    return start_entrasim("serve", "lms", *args, drop_env=("ENTRASIM_CLIENT_SECRET",))
 
 
 def test_serve_graph_pull_imports_from_the_graph_mock_and_stops_on_sigterm(tmp_path, graph_server):
@@ -50,7 +36,7 @@ def test_serve_graph_pull_imports_from_the_graph_mock_and_stops_on_sigterm(tmp_p
 
     proc = _run("--kind", "graph-pull", "--port", "0", "--graph-info", str(graph_info), "--info-file", str(info_file))
     try:
-        info = _wait_for(info_file, proc)
+        info = wait_for_info(info_file, proc)
         headers = {"Authorization": f"Bearer {info['admin_token']}"}
         result = requests.post(f"{info['api_url']}/imports", headers=headers, timeout=30,
                                json={"connection_id": info["connection_id"], "group_id": group.id}).json()
@@ -88,7 +74,7 @@ def test_serve_lms_without_kind_is_still_the_scim_server(tmp_path):
     info_file = tmp_path / "scim.json"
     proc = _run("--port", "0", "--info-file", str(info_file))
     try:
-        info = _wait_for(info_file, proc)
+        info = wait_for_info(info_file, proc)
         assert info["kind"] == "scim" and info["base_url"].endswith("/scim/v2")
     finally:
         proc.send_signal(signal.SIGTERM)
@@ -121,7 +107,7 @@ def test_the_admin_token_can_come_from_the_environment(tmp_path):
                              "--info-file", str(info_file)], cwd=ROOT, env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
     try:
-        info = _wait_for(info_file, proc)
+        info = wait_for_info(info_file, proc)
         me = requests.get(f"{info['api_url']}/me", headers={"Authorization": f"Bearer {token}"}, timeout=10)
         assert me.status_code == 200 and me.json()["is_admin"] is True
     finally:

@@ -2,41 +2,25 @@
 
 from __future__ import annotations
 
-import json
-import os
 import signal
 import subprocess
-import sys
-import time
 from pathlib import Path
 
 import requests
+from cli_process import start_entrasim, wait_for_info
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def _serve(*args: str) -> subprocess.Popen:
-    env = dict(os.environ, PYTHONPATH=str(ROOT))
-    return subprocess.Popen([sys.executable, "-m", "simulator.cli", "serve", "lms", *args], cwd=ROOT, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-
-
-def _wait_for(path: Path, proc: subprocess.Popen, seconds: float = 30) -> dict:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if path.exists():
-            return json.loads(path.read_text())
-        if proc.poll() is not None:
-            raise AssertionError(f"the server exited early: {proc.stderr.read()}")
-        time.sleep(0.05)
-    raise AssertionError("no info file")
+    return start_entrasim("serve", "lms", *args)
 
 
 def test_serve_lms_writes_the_info_file_serves_and_stops_on_sigterm(tmp_path):
     info_file = tmp_path / "lms.json"
     proc = _serve("--port", "0", "--profile", "entra-tolerant", "--info-file", str(info_file))
     try:
-        info = _wait_for(info_file, proc)
+        info = wait_for_info(info_file, proc)
         assert info["base_url"].startswith("http://127.0.0.1:") and info["base_url"].endswith("/scim/v2")
         assert info["profile"] == "entra-tolerant"
         headers = {"Authorization": f"Bearer {info['token']}"}
@@ -62,7 +46,7 @@ def test_serve_lms_accepts_tokens_and_a_profile_file(tmp_path):
     proc = _serve("--token", "first-token", "--token", "second-token", "--profile", str(profile),
                   "--info-file", str(info_file))
     try:
-        info = _wait_for(info_file, proc)
+        info = wait_for_info(info_file, proc)
         assert info["profile"] == "mine" and info["tokens"] == ["first-token", "second-token"]
         for token in info["tokens"]:
             resp = requests.get(info["base_url"] + "/ServiceProviderConfig",
