@@ -26,7 +26,8 @@ side at another SCIM server.
 
 from __future__ import annotations
 
-from typing import Any, Callable, Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 
@@ -79,7 +80,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     add_options(parser)
 
 
-def pytest_collect_file(file_path, parent):  # noqa: ANN001, ANN201 - pytest's hook signature
+def pytest_configure(config: pytest.Config) -> None:
+    from .scenario.pytest_items import check_options
+
+    check_options(config)
+
+
+def pytest_collect_file(file_path, parent):
     if file_path.suffix not in (".yaml", ".yml"):
         return None
     from .scenario.pytest_items import collect_file

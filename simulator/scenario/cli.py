@@ -26,7 +26,7 @@ class ScenarioCliError(click.ClickException):
 
     exit_code = 2
 
-    def show(self, file=None) -> None:  # noqa: ANN001 - click's signature
+    def show(self, file=None) -> None:
         click.echo(f"entrasim: error: {self.format_message()}", err=True)
 
 
@@ -38,6 +38,13 @@ def _files(paths: tuple[str, ...], keyword: str | None) -> list[Path]:
     if not files:
         raise ScenarioCliError("no scenario files found" + (f" matching -k {keyword}" if keyword else ""))
     return files
+
+
+def _check_writable(*paths: str | None) -> None:
+    """Refuse a report path whose directory does not exist before running anything, not after."""
+    for path in paths:
+        if path and not Path(path).resolve().parent.is_dir():
+            raise ScenarioCliError(f"cannot write {path}: its directory does not exist")
 
 
 def _write(path: str | None, text: str) -> None:
@@ -73,6 +80,7 @@ def run_cmd(paths: tuple[str, ...], target: str | None, token: str | None, keywo
         raise ScenarioCliError("--target needs --token (or ENTRASIM_TARGET_TOKEN)")
     if token and target is None:
         raise ScenarioCliError("--token is only used with --target")
+    _check_writable(junit_path, json_path, html_path)
     files = _files(paths, keyword)
     console = Console(stderr=False)
     report = run_files(files, target_url=target.rstrip("/") if target else None, target_token=token, jobs=jobs)
@@ -98,9 +106,10 @@ def list_cmd(paths: tuple[str, ...], keyword: str | None) -> None:
 
 
 @scenario.command("validate")
-@click.argument("paths", nargs=-1, type=click.Path(), required=True)
+@click.argument("paths", nargs=-1, type=click.Path())
 def validate_cmd(paths: tuple[str, ...]) -> None:
-    """Check scenario files without running them; every problem with its file, line and key."""
+    """Check scenario files (default: the shipped catalogue) without running them; every problem with its
+    file, line and key."""
     bad = 0
     for file in _files(paths, None):
         try:

@@ -27,6 +27,7 @@ import requests
 
 from ..clock import Clock
 from ..faults import FaultInjector
+from ..graph.server import GraphServer, start_graph_server
 from ..lms.scim import LmsConfig, ScimStore, create_app, load_profile
 from ..lms.scim.auth import TokenRegistry
 from ..lms.scim.schemas import build_registry
@@ -39,9 +40,9 @@ from ..serving import RunningServer, start_in_thread
 from ..tenant import Tenant
 from ..tenant.errors import TenantError
 from ..tls import CertPaths, ensure_certs
-from .errors import SetupError
-from ..graph.server import GraphServer, start_graph_server
+from .errors import SetupError, StepError
 from .jobs import build_job
+from .loader import profile_location
 from .model import Scenario
 from .redaction import Redactor
 from .variables import substitute
@@ -103,7 +104,7 @@ def start_scim_lms(profile: str, clock: Clock, *, seed: int = 0) -> EmbeddedLms:
     """Serve our SCIM LMS with ``profile`` on an ephemeral port, with a job token and an admin token."""
     try:
         loaded = load_profile(profile)
-    except Exception as exc:  # an unknown profile or a broken profile file: one clear line
+    except Exception as exc:  # noqa: BLE001 - an unknown profile or a broken profile file: one clear line
         raise SetupError(f"target.lms.profile: {exc}") from None
     store = ScimStore(clock=clock, registry=build_registry(loaded.extensions))
     tokens = TokenRegistry(clock)
@@ -141,7 +142,8 @@ def start_pull_lms(graph: GraphServer, *, client_id: str | None = None, client_s
     Its waits (Retry-After, backoff) cost no time: scenarios check what is retried, not how long it took.
     """
     from ..lms.graph_pull import GraphPullLms, ImporterSettings
-    from ..lms.graph_pull.app import GraphPullConfig, create_app as create_pull_app
+    from ..lms.graph_pull.app import GraphPullConfig
+    from ..lms.graph_pull.app import create_app as create_pull_app
 
     tenant = graph.tenant
     model = GraphPullLms(clock=tenant.clock, settings=ImporterSettings(sleep=lambda _seconds: None))
@@ -201,9 +203,13 @@ class ScenarioEnvironment:
         self._log_end = 0
         self._end_cursors: dict[str, int] | None = None
         self.job_token = self.admin_token = ""
+        #: resources created by ``target.lms.resources`` (type, id), deleted after a run against ``--target``
+        self.seeded: list[tuple[str, str]] = []
+        self.exchanges_omitted = 0
         try:
             self._build(scenario, target_url, target_token)
         except BaseException:
+            self.clean_external()  # what was seeded into an external server before the failure
             self.close()  # a half-built environment still stops the servers it started
             raise
 
@@ -211,7 +217,9 @@ class ScenarioEnvironment:
         tenant_spec = scenario.tenant
         self.clock = Clock.frozen_at(tenant_spec.get("start", DEFAULT_START))
         try:
-            self.tenant = self._build_tenant(tenant_spec)
+            # ${name} and ${env.NAME} in the directory; ${id.KEY} cannot name what is being built
+            self.tenant = self._build_tenant({k: v if k == "generate" else substitute(v, self.values)
+                                              for k, v in tenant_spec.items()})
         except (TenantError, ValueError, KeyError, LookupError) as exc:
             raise SetupError(f"tenant: {exc}") from None
         for key, object_id in {**self.group_keys, **self.app_keys}.items():
@@ -223,6 +231,8 @@ class ScenarioEnvironment:
         external = scenario.target.get("external")
         if target_url is not None:
             self.target_url, self.job_token, self.admin_token = target_url, target_token or "", target_token or ""
+            self.redactor.add(self.job_token)
+            self.seed_resources((scenario.target.get("lms") or {}).get("resources") or {})
         elif external is not None:
             self.target_url = substitute(external["url"], self.values)
             self.job_token = self.admin_token = substitute(external["token"], self.values)
@@ -230,11 +240,11 @@ class ScenarioEnvironment:
             self._start_lms(scenario.target.get("lms") or {})
         if self.job_token:
             self.redactor.add(self.job_token, self.admin_token)
-        self.job_spec = scenario.job
+        self.job_spec = substitute(scenario.job, self.values)
         if scenario.job is not None:
-            self._start_job(scenario.job)
+            self._start_job(self.job_spec)
         if scenario.pull_lms is not None:
-            self._start_pull(scenario.pull_lms)
+            self._start_pull(substitute(scenario.pull_lms, self.values))
 
     # ------------------------------------------------------------------ building
     def _build_tenant(self, spec: dict[str, Any]) -> Tenant:
@@ -288,20 +298,32 @@ class ScenarioEnvironment:
             tenant.assign(group.id)
 
     def _start_lms(self, spec: dict[str, Any]) -> None:
-        profile_name = spec.get("profile", "entra-tolerant")
-        if profile_name.endswith((".yaml", ".yml")) and self.scenario.path is not None:
-            profile_name = str((self.scenario.path.parent / profile_name).resolve())  # next to the scenario file
+        profile_name = profile_location(spec.get("profile", "entra-tolerant"), self.scenario.path)
         self.lms = start_scim_lms(profile_name, self.clock, seed=self.tenant.seed)
         self._servers.append(self.lms.running)
         self.job_token, self.admin_token = self.lms.job_token, self.lms.admin_token
         self.target_url = self.lms.base_url
-        for resource_type, resources in (spec.get("resources") or {}).items():
+        self.seed_resources(spec.get("resources") or {})
+
+    def seed_resources(self, resources_by_type: dict[str, Any]) -> None:
+        """Create ``target.lms.resources`` in the target over SCIM, as its admin would, before the first step."""
+        for resource_type, resources in resources_by_type.items():
             for resource in substitute(resources, self.values):
-                response = self.session.post(f"{self.target_url}/{resource_type}", json=resource,
-                                             headers=self.admin_headers(), timeout=30)
+                try:
+                    response = self.session.post(f"{self.target_url}/{resource_type}", json=resource,
+                                                 headers=self.admin_headers(), timeout=30)
+                except requests.RequestException as exc:
+                    raise SetupError(f"target.lms.resources.{resource_type}: cannot reach {self.target_url}: "
+                                     f"{type(exc).__name__}") from None
                 if response.status_code != 201:
                     raise SetupError(f"target.lms.resources.{resource_type}: the LMS refused {resource!r}: "
-                                     f"{response.status_code} {response.text[:300]}")
+                                     f"{response.status_code} {self.redactor.clean(response.text[:300])}")
+                try:
+                    created_id = response.json().get("id")
+                except (ValueError, AttributeError):
+                    created_id = None
+                if created_id:
+                    self.seeded.append((resource_type, str(created_id)))
 
     def ensure_graph(self) -> GraphServer:
         """The identity + Graph mock over TLS, started the first time something needs it."""
@@ -359,18 +381,27 @@ class ScenarioEnvironment:
         return ProvisioningEngine(self.job, source_for(self.job, self.tenant), self.state, self.log, clock=self.clock,
                                   options=options, sleep=lambda seconds: self.clock.advance(seconds))
 
-    def reconfigure_job(self, *, token: str | None = None, edit: dict[str, Any] | None = None) -> None:
-        """What an admin does in the Provisioning blade: a new Secret Token, new mappings or settings.
+    def reconfigure_job(self, *, token: str | None = None, edit: dict[str, Any] | None = None,
+                        client_secret: str | None = None) -> None:
+        """What an admin does in the Provisioning blade: a new Secret Token, new mappings or settings,
+        or (a job reading Graph) a new client secret for the app it reads with.
 
         The job state is kept; a change of mappings or scoping makes the next cycle an initial one, as in Entra.
         """
+        source = _job_source_dict(self.job)
+        if client_secret is not None:
+            if source["type"] != "graph":
+                raise StepError("edit_job.client_secret: this job reads the tenant in-process, not through Graph "
+                                "(give it job.source: {type: graph, app: KEY})")
+            self.redactor.add(client_secret)
+            source["clientSecret"] = client_secret
         if token is not None:
             self.redactor.add(token)
             self.job_token = token
-        if edit is not None:
+        if edit:
             self.job_edits.append(edit)
         job = build_job(self.job_spec, tenant_url=self.target_url, token=self.job_token,
-                        source=_job_source_dict(self.job), edits=self.job_edits)
+                        source=source, edits=self.job_edits)
         self.engine.close()
         self.job = job
         self.engine = self._new_engine()
@@ -399,8 +430,10 @@ class ScenarioEnvironment:
 
     def app_id(self, ident: str | None) -> str:
         if ident is None:
-            if len(self.tenant.applications) != 1:
-                raise LookupError("name the app (several or no apps are registered)")
+            if not self.tenant.applications:
+                raise LookupError("no app is registered in this scenario's tenant (declare one under tenant.apps)")
+            if len(self.tenant.applications) > 1:
+                raise LookupError(f"{len(self.tenant.applications)} apps are registered: name one (app: KEY)")
             return next(iter(self.tenant.applications))
         if ident in self.app_keys:
             return self.app_keys[ident]
@@ -465,6 +498,8 @@ class ScenarioEnvironment:
                                 "response": exchange.response_body, "order": 0})
         out.extend(self._exchanges)
         out.sort(key=lambda e: e.get("order") or 0)
+        #: how many earlier exchanges of the step the list leaves out (a report says so)
+        self.exchanges_omitted = max(0, len(out) - limit)
         clipped = []
         for exchange in out[-limit:]:
             exchange = {k: v for k, v in exchange.items() if k != "order" and v is not None}
@@ -491,6 +526,23 @@ class ScenarioEnvironment:
             start += len(page)
             if not page or start > int(body.get("totalResults", 0)):
                 return out
+
+    def clean_external(self) -> None:
+        """Delete from an external SCIM server what the scenario created there (its job's users and groups,
+        and the resources it seeded), groups first, so the next scenario starts clean. Our LMS needs none."""
+        if self.lms is not None or not getattr(self, "target_url", None):
+            return
+        created: list[tuple[str, str]] = list(self.seeded)
+        if self.state is not None:
+            for object_type, resource in (("Group", "Groups"), ("User", "Users")):
+                created += [(resource, link.target_id) for link in self.state.links(object_type).values()]
+        created.sort(key=lambda item: item[0] != "Groups")
+        for resource, target_id in dict.fromkeys(created):
+            try:
+                self.session.delete(f"{self.target_url}/{resource}/{target_id}", headers=self.admin_headers(),
+                                    timeout=30)
+            except requests.RequestException:  # best effort: a target that is gone cannot be cleaned
+                continue
 
     def close(self) -> None:
         if self.engine is not None:

@@ -16,8 +16,9 @@ them (or equals all of them, when a list is expected).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from .environment import parse_duration
 from .steps.pull import PULL_EXPECTATIONS, pull_records
@@ -228,9 +229,7 @@ def _record_matches(record: dict[str, Any], args: dict[str, Any]) -> bool:
         return False
     if "reason_contains" in args and args["reason_contains"] not in str(error.get("reason", "")):
         return False
-    if "modified" in args and not any(p["displayName"] == args["modified"] for p in record["modifiedProperties"]):
-        return False
-    return True
+    return "modified" not in args or any(p["displayName"] == args["modified"] for p in record["modifiedProperties"])
 
 
 def log(env: Any, args: dict[str, Any]) -> list[Mismatch]:
@@ -282,7 +281,9 @@ def error(env: Any, args: dict[str, Any]) -> list[Mismatch]:
 def requests_made(env: Any, args: dict[str, Any]) -> list[Mismatch]:
     """Requests a server received during this step (from its redacted request log)."""
     on = args.get("server", "lms")
-    exchanges = [e for e in env.step_exchanges(limit=100_000) if e["server"] == on]
+    # against --target the SCIM server is shown as "target" (its exchanges come from the provisioning log)
+    names = ("lms", "target") if on == "lms" else (on,)
+    exchanges = [e for e in env.step_exchanges(limit=100_000) if e["server"] in names]
     found = [e for e in exchanges
              if ("method" not in args or e["method"] == args["method"].upper())
              and ("path" not in args or args["path"] in e["path"])

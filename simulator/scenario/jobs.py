@@ -1,7 +1,8 @@
 """A scenario's ``job:`` section turned into a provisioning job file, then into a ``Job``.
 
-A scenario says only how its job differs from a preset (``preset``,
-``dialect``, a few settings, mapping rows set or removed); this module writes
+A scenario says only how its job differs from a preset or from the user's own
+job file (``preset`` or ``file``, ``dialect``, a few settings, mapping rows set
+or removed); this module writes
 the whole job file the way a user would and hands it to the provisioning
 package's own loader, so a scenario's job is checked by exactly the rules
 ``entrasim provision validate`` applies.
@@ -10,7 +11,8 @@ package's own loader, so a scenario's job is checked by exactly the rules
 from __future__ import annotations
 
 import copy
-from functools import lru_cache
+from functools import cache
+from pathlib import Path
 from typing import Any
 
 import yaml
@@ -21,7 +23,7 @@ from ..provisioning.job import Job, parse_job, preset_text
 PLACEHOLDER_URL = "https://localhost:8443/scim/v2"
 
 
-@lru_cache(maxsize=None)
+@cache
 def _preset(name: str) -> dict[str, Any]:
     return yaml.load(preset_text(name), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
 
@@ -50,13 +52,48 @@ def apply_change(document: dict[str, Any], change: dict[str, Any]) -> None:
                 rows.append(row)
 
 
+class JobBaseError(ValueError):
+    """``job.file`` cannot be read as a job file (missing, not YAML, not a mapping)."""
+
+
+def _job_file(path: str) -> dict[str, Any]:
+    """A user's own job file (``entrasim provision init``), the base of a scenario's job instead of a preset."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise JobBaseError(f"cannot read the job file {path}: {exc.strerror or exc}") from None
+    except UnicodeDecodeError:
+        raise JobBaseError(f"the job file {path} is not UTF-8 text") from None
+    try:
+        document = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    except yaml.YAMLError as exc:
+        raise JobBaseError(f"the job file {path} is not valid YAML: {getattr(exc, 'problem', None) or exc}") from None
+    if not isinstance(document, dict) or not isinstance(document.get("target"), dict) \
+            or not isinstance(document.get("mappings"), dict):
+        raise JobBaseError(f"{path} is not a provisioning job file (it needs target: and mappings:)")
+    return document
+
+
 def job_document(spec: dict[str, Any], *, tenant_url: str, token: str, source: dict[str, Any] | None = None,
                  edits: list[dict[str, Any]] = ()) -> dict[str, Any]:
-    """The job file (as data) that ``spec`` and later ``edits`` describe, pointed at ``tenant_url``."""
-    document = copy.deepcopy(_preset(spec.get("preset", "customappsso")))
+    """The job file (as data) that ``spec`` and later ``edits`` describe, pointed at ``tenant_url``.
+
+    The base is a preset, or with ``file:`` a user's own job file: its mappings, scoping,
+    settings and dialect (``?aadOptscim062020`` in its Tenant URL included) are kept, its
+    target and source are the scenario's.
+    """
+    if spec.get("file"):
+        document = _job_file(spec["file"])
+        target = document["target"]
+        url = str(target.get("tenantUrl", ""))
+        flagged = "?" in url and "aadOptscim062020" in url.split("?", 1)[1]
+        document["target"] = {"dialect": "aadOptscim062020" if flagged else target.get("dialect", "default")}
+        document.pop("source", None)
+    else:
+        document = copy.deepcopy(_preset(spec.get("preset", "customappsso")))
+        document["target"]["dialect"] = "default"
     document["target"]["tenantUrl"] = tenant_url
     document["target"]["secretToken"] = token
-    document["target"]["dialect"] = "default"
     document["source"] = source or {"type": "tenant"}
     document.setdefault("settings", {})["requestRate"] = None  # scenarios measure behaviour, not pacing
     for change in (spec, *edits):

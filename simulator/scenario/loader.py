@@ -13,9 +13,10 @@ from __future__ import annotations
 import difflib
 import json
 import re
+from collections.abc import Iterable
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 import jsonschema
 import yaml
@@ -23,7 +24,7 @@ import yaml
 from ..faults import FaultRule, FaultRuleError, check_rule_values
 from ..provisioning.job import JobFileError, Problem, format_path
 from .errors import ScenarioFileError
-from .jobs import PLACEHOLDER_URL, build_job, job_document
+from .jobs import PLACEHOLDER_URL, JobBaseError, build_job, job_document
 from .model import Expectation, Scenario, Step
 from .variables import references
 
@@ -174,9 +175,7 @@ def _translate(document: _Document, error: jsonschema.ValidationError) -> list[P
         message = f"must be at {'least' if kind == 'minimum' else 'most'} {error.validator_value}, got {instance}"
     elif kind == "minItems":
         message = f"needs at least {error.validator_value} item(s)"
-    elif kind == "minLength":
-        message = "must not be empty"
-    elif kind == "minProperties":
+    elif kind == "minLength" or kind == "minProperties":
         message = "must not be empty"
     elif kind == "oneOf":
         message = f"{_describe(instance)} is not valid here: {schema.get('description', error.message)}"
@@ -226,7 +225,50 @@ def _job_problem(document: _Document, spec: dict, edits: list[dict], where: tupl
     return Problem(document.line(where), format_path(where), message)
 
 
-def _semantic_problems(document: _Document) -> list[Problem]:
+def profile_location(profile: str, scenario_path: Path | None) -> str:
+    """A profile name as the LMS loads it: a ``.yaml`` file is found next to the scenario file."""
+    if profile.endswith((".yaml", ".yml")) and scenario_path is not None:
+        return str((scenario_path.parent / profile).resolve())
+    return profile
+
+
+def _profile_problems(document: _Document, scenario_path: Path | None) -> list[Problem]:
+    """An unknown profile name or a broken profile file, found before anything runs."""
+    from ..lms.scim import load_profile
+
+    profile = ((document.data.get("target") or {}).get("lms") or {}).get("profile")
+    if not isinstance(profile, str) or references(profile):
+        return []
+    try:
+        load_profile(profile_location(profile, scenario_path))
+    except Exception as exc:  # noqa: BLE001 - ProfileError, a missing or unreadable file: one line at the key
+        return [document.problem(("target", "lms", "profile"), str(exc))]
+    return []
+
+
+#: Steps and expectations that only make sense with a section of the file: (needed sections, what to say).
+_NEEDS = {
+    **{kind: (("job",), "a provisioning job (add a job: section)")
+       for kind in ("cycle", "edit_job", "restart_job", "log")},
+    **{kind: (("pull_lms",), "the Graph-pull LMS (add a pull_lms: section)")
+       for kind in ("pull_import", "pull_schedule", "pull_run_schedules", "pull_csv_import", "pull_assign_department",
+                    "pull_update_connection", "pull_user", "pull_count", "pull_schedule_checks")},
+    **{kind: (("job", "target"), "a SCIM LMS (add a job: or a target: section)")
+       for kind in ("revoke_lms_token", "add_lms_token", "lms_admin_change_email", "lms_user", "lms_group",
+                    "lms_count")},
+}
+
+
+def _needs_section(document: _Document, data: dict, path: tuple, kind: str | None, problems: list[Problem]) -> None:
+    """A step or expectation whose system is missing from the file, found before anything runs."""
+    if kind is None or kind not in _NEEDS:
+        return
+    sections, what = _NEEDS[kind]
+    if not any(data.get(section) is not None for section in sections):
+        problems.append(document.problem(path, f"'{kind}' needs {what}"))
+
+
+def _semantic_problems(document: _Document, scenario_path: Path | None = None) -> list[Problem]:
     data = document.data
     problems: list[Problem] = []
     defined = set(data.get("variables") or {})
@@ -237,8 +279,11 @@ def _semantic_problems(document: _Document) -> list[Problem]:
             defined |= set(step["http"].get("save") or {})
         if kind == "add_secret" and step["add_secret"].get("save"):
             defined.add(step["add_secret"]["save"])
+        _needs_section(document, data, ("steps", index, kind), kind, problems)
         for e_index, expectation in enumerate(step.get("expect") or ()):
-            _one_kind(document, ("steps", index, "expect", e_index), expectation, expectation_kinds(), "expectation", problems)
+            e_kind = _one_kind(document, ("steps", index, "expect", e_index), expectation, expectation_kinds(),
+                               "expectation", problems)
+            _needs_section(document, data, ("steps", index, "expect", e_index, e_kind), e_kind, problems)
     for path, text in document.scalars():
         for name in references(text):
             if not name.startswith(BUILT_IN_PREFIXES) and name not in defined:
@@ -256,6 +301,12 @@ def _semantic_problems(document: _Document) -> list[Problem]:
             FaultRule(**values)
         except (FaultRuleError, TypeError) as exc:
             problems.append(document.problem(path, f"fault rule: {exc}"))
+    job = data.get("job")
+    if isinstance(job, dict) and isinstance(job.get("file"), str):
+        if "preset" in job:
+            problems.append(document.problem(("job", "preset"), "a job starts from a preset or from a file, not both"))
+        if scenario_path is not None:  # a job file is found next to the scenario, wherever the run starts
+            job["file"] = str((scenario_path.parent / job["file"]).resolve())
     if data.get("job") is not None and not any(references(t) for p, t in document.scalars() if p and p[0] == "job"):
         sections = [(("job",), data["job"])]
         sections += [(("steps", i, "edit_job"), s["edit_job"]) for i, s in enumerate(data["steps"]) if "edit_job" in s]
@@ -266,9 +317,13 @@ def _semantic_problems(document: _Document) -> list[Problem]:
             except JobFileError as exc:
                 problems.extend(_job_problem(document, data["job"], edits, where, problem) for problem in exc.problems)
                 break
+            except JobBaseError as exc:
+                problems.append(document.problem(("job", "file"), str(exc)))
+                break
             except (KeyError, TypeError, ValueError) as exc:
                 problems.append(document.problem(where, f"cannot build the provisioning job: {exc}"))
                 break
+    problems.extend(_profile_problems(document, scenario_path))
     target = data.get("target") or {}
     if "lms" in target and "external" in target:
         problems.append(document.problem(("target", "external"), "a target is either lms or external, not both"))
@@ -282,7 +337,7 @@ def parse_scenario(text: str, *, filename: str | None = None, path: Path | None 
     document = _Document(text)
     problems = document.problems or _schema_problems(document)
     if not problems:
-        problems = _semantic_problems(document)
+        problems = _semantic_problems(document, path)
     if problems:
         raise ScenarioFileError(sorted(problems, key=lambda p: (p.line or 0, p.path)), filename)
     data = document.data

@@ -67,11 +67,26 @@ class Scenario:
 
     @property
     def needs_embedded_lms(self) -> bool:
-        """True when the scenario relies on our SCIM LMS itself (its profile, faults, seeded resources, tokens)."""
-        lms = self.target.get("lms") or {}
-        if lms.get("resources") or lms.get("profile") not in (None, "rfc", "entra-tolerant"):
-            return True
-        if any(f.get("server") == "lms" for f in self.faults):
-            return True
-        return any(s.kind in ("revoke_lms_token", "add_lms_token", "lms_admin_change_email") or
-                   (s.kind == "add_fault" and s.args.get("server") == "lms") for s in self.steps)
+        """True when the scenario relies on our SCIM LMS itself, so it cannot run against ``--target``."""
+        return self.embedded_lms_reason is not None
+
+    @property
+    def embedded_lms_reason(self) -> str | None:
+        """What ties the scenario to our SCIM LMS (a profile, faults, LMS admin steps), said the way a skip says it.
+
+        Resources seeded under ``target.lms.resources`` do not: they are created in any target over SCIM
+        and deleted afterwards. The default profile (``entra-tolerant``) stands for "a server Entra works
+        with"; naming another one says the outcome depends on that server's behaviour.
+        """
+        profile = (self.target.get("lms") or {}).get("profile")
+        if profile not in (None, "entra-tolerant"):
+            return f"it needs our LMS's '{profile}' profile"
+        for fault in self.faults:
+            if fault.get("server") == "lms":
+                return "it injects faults into our LMS (faults: server: lms)"
+        for step in self.steps:
+            if step.kind in ("revoke_lms_token", "add_lms_token", "lms_admin_change_email"):
+                return f"{step.describe()} is an action of our LMS's own admin ({step.kind})"
+            if step.kind == "add_fault" and isinstance(step.args, dict) and step.args.get("server") == "lms":
+                return f"{step.describe()} injects a fault into our LMS"
+        return None

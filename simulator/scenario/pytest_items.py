@@ -50,21 +50,22 @@ class ScenarioItem(pytest.Item):
         config = self.config
         target = config.getoption("entrasim_target", None)
         token = config.getoption("entrasim_token", None)
-        result = run_file(self.path, target_url=target, target_token=token)
+        result = run_file(self.path, target_url=target.rstrip("/") if target else None, target_token=token)
         report = result.as_dict()
         self.user_properties.append(("documented", report.get("documented") or ""))
         if report["status"] == "skipped":
-            pytest.skip(report.get("message") or "skipped")
+            # reported at the scenario file, not at this line
+            raise pytest.skip.Exception(report.get("message") or "skipped", _use_item_location=True)
         if report["status"] != "passed":
             raise ScenarioFailed(report)
 
-    def repr_failure(self, excinfo, style=None):  # noqa: ANN001, ANN201 - pytest's signature
+    def repr_failure(self, excinfo, style=None):
         if isinstance(excinfo.value, ScenarioFailed):
             report = excinfo.value.report
             return f"scenario {report['name']} {report['status']}\n{failure_text(report)}"
         return super().repr_failure(excinfo, style=style)
 
-    def reportinfo(self):  # noqa: ANN201 - pytest's signature
+    def reportinfo(self):
         return self.path, 0, f"scenario {self.name}"
 
 
@@ -73,6 +74,16 @@ def collect_file(file_path: Path, parent: Any) -> ScenarioFile | None:
     if is_scenario_file(file_path):
         return ScenarioFile.from_parent(parent, path=file_path)
     return None
+
+
+def check_options(config: Any) -> None:
+    """``--entrasim-target`` and ``--entrasim-token`` go together, and the target is an http(s) URL."""
+    target = config.getoption("entrasim_target", None)
+    token = config.getoption("entrasim_token", None)
+    if target is not None and not target.startswith(("http://", "https://")):
+        raise pytest.UsageError(f"--entrasim-target must be an http(s) SCIM base URL, got '{target}'")
+    if (target is None) != (token is None):
+        raise pytest.UsageError("--entrasim-target and --entrasim-token go together")
 
 
 def add_options(parser: Any) -> None:

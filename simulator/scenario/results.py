@@ -28,6 +28,8 @@ class StepResult:
     expectation: str | None = None
     mismatches: list[dict[str, Any]] = field(default_factory=list)
     exchanges: list[dict[str, Any]] = field(default_factory=list)
+    #: earlier exchanges of the step left out of ``exchanges`` (only the last ones are kept)
+    exchanges_omitted: int = 0
 
     @property
     def label(self) -> str:
@@ -37,7 +39,8 @@ class StepResult:
     def as_dict(self) -> dict[str, Any]:
         return {"index": self.index + 1, "kind": self.kind, "name": self.name, "line": self.line,
                 "status": self.status, "durationSeconds": round(self.duration_s, 3), "error": self.error,
-                "expectation": self.expectation, "mismatches": self.mismatches, "exchanges": self.exchanges}
+                "expectation": self.expectation, "mismatches": self.mismatches, "exchanges": self.exchanges,
+                "exchangesOmitted": self.exchanges_omitted}
 
 
 @dataclass

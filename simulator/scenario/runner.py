@@ -10,23 +10,35 @@ fails the step unless the step expects it with ``error: {contains: ...}``.
 from __future__ import annotations
 
 import fnmatch
+import hashlib
 import tempfile
 import time
 import traceback
+from collections.abc import Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
-from datetime import datetime, timezone
+from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from .environment import ScenarioEnvironment
 from .errors import ScenarioFileError, SetupError, StepError, VariableError
 from .expectations import EXPECTATIONS
 from .loader import is_scenario_text, load_scenario
 from .model import Scenario, Step
-from .results import ERROR, FAILED, INVALID, PASSED, SKIPPED, ScenarioResult, StepResult, report_dict
+from .results import (
+    ERROR,
+    FAILED,
+    INVALID,
+    PASSED,
+    SKIPPED,
+    ScenarioResult,
+    StepResult,
+    report_dict,
+)
 from .steps import STEPS
 from .steps.faults import add_fault
-from .variables import substitute
+from .variables import references, substitute
 
 
 def catalogue_dir() -> Path:
@@ -70,7 +82,7 @@ def _check_step(env: ScenarioEnvironment, step: Step, result: StepResult) -> Non
         env.outcomes.error = env.redactor.clean(str(exc))
     except (VariableError, SetupError, LookupError, ValueError) as exc:
         result.status, result.error = ERROR, env.redactor.clean(str(exc))
-    except Exception as exc:  # a bug in entrasim or a server answering nonsense: say so, never crash the run
+    except Exception as exc:  # noqa: BLE001 - a bug in entrasim or a server answering nonsense: say so, never crash the run
         last = traceback.extract_tb(exc.__traceback__)[-1]
         result.status = ERROR
         result.error = env.redactor.clean(f"{type(exc).__name__}: {exc} (at {Path(last.filename).name}:{last.lineno})")
@@ -95,6 +107,7 @@ def _check_step(env: ScenarioEnvironment, step: Step, result: StepResult) -> Non
                     break
     if result.status in (FAILED, ERROR):
         result.exchanges = env.step_exchanges()
+        result.exchanges_omitted = env.exchanges_omitted
     result.duration_s = time.perf_counter() - started
 
 
@@ -107,20 +120,21 @@ def run_scenario(scenario: Scenario, *, target_url: str | None = None, target_to
     if target_url is not None:
         reason = None
         if not scenario.uses_push:
-            reason = "it does not provision to a SCIM target"
-        elif scenario.needs_embedded_lms:
-            reason = "it relies on the embedded LMS itself (its profile, seeded resources, tokens or faults)"
+            reason = "it tests the Graph-pull LMS; it provisions nothing to a SCIM target"
+        else:
+            reason = scenario.embedded_lms_reason
         if reason:
-            result.status, result.message = SKIPPED, f"skipped against {target_url}: {reason}"
+            result.status, result.message = SKIPPED, f"not for --target: {reason}"
             return result
-    with tempfile.TemporaryDirectory(prefix="entrasim-scenario-") as workdir:
+    with one_at_a_time(target_url or _file_target(scenario)), \
+            tempfile.TemporaryDirectory(prefix="entrasim-scenario-") as workdir:
         try:
             env = ScenarioEnvironment(scenario, workdir=Path(workdir), target_url=target_url, target_token=target_token)
         except (SetupError, VariableError) as exc:
             result.status, result.message = ERROR, f"cannot set the scenario up: {exc}"
             result.duration_s = time.perf_counter() - started
             return result
-        except Exception as exc:  # a bug, or a server that would not start: one scenario's error, not the run's
+        except Exception as exc:  # noqa: BLE001 - a bug, or a server that would not start: one scenario's error, not the run's
             result.status, result.message = ERROR, f"cannot set the scenario up: {type(exc).__name__}: {exc}"
             result.duration_s = time.perf_counter() - started
             return result
@@ -133,23 +147,41 @@ def run_scenario(scenario: Scenario, *, target_url: str | None = None, target_to
                     result.status = step_result.status
                     break
         finally:
-            if target_url is not None:
-                cleanup_external(env)
+            env.clean_external()
             env.close()
     result.duration_s = time.perf_counter() - started
     return result
 
 
-def cleanup_external(env: ScenarioEnvironment) -> None:
-    """Delete from an external target what the scenario's job created there, so the next scenario starts clean."""
-    if env.state is None:
+@contextmanager
+def one_at_a_time(target_url: str | None) -> Iterator[None]:
+    """Scenarios writing to one external SCIM server run one after the other, across processes.
+
+    Catalogue scenarios share userNames (ann@contoso.com...), so two of them at once in
+    one server would see each other's accounts; ``-j N`` and ``pytest -n auto`` with a
+    target wait on a lock file named after the URL instead. Embedded LMSs need no lock.
+    """
+    if target_url is None:
+        yield
         return
-    for object_type, resource in (("Group", "Groups"), ("User", "Users")):
-        for link in env.state.links(object_type).values():
-            try:
-                env.session.delete(f"{env.target_url}/{resource}/{link.target_id}", headers=env.admin_headers(), timeout=30)
-            except Exception:  # best effort: a target that is gone cannot be cleaned
-                continue
+    try:
+        import fcntl
+    except ImportError:  # not POSIX: run as asked
+        yield
+        return
+    name = hashlib.sha256(target_url.encode()).hexdigest()[:16]
+    with open(Path(tempfile.gettempdir()) / f"entrasim-target-{name}.lock", "a+") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _file_target(scenario: Scenario) -> str | None:
+    external = scenario.target.get("external") or {}
+    url = external.get("url")
+    return url if isinstance(url, str) and not references(url) else None
 
 
 def run_file(path: str | Path, *, target_url: str | None = None, target_token: str | None = None) -> ScenarioResult:
@@ -182,7 +214,7 @@ def _run_file_args(args: tuple) -> dict[str, Any]:
 def run_files(files: list[Path], *, target_url: str | None = None, target_token: str | None = None,
               jobs: int = 1, on_result: Any = None) -> dict[str, Any]:
     """Run every file (``jobs`` processes at once) and return the JSON report."""
-    started = datetime.now(timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+    started = datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
     t0 = time.perf_counter()
     results: list[dict[str, Any]] = []
     work = [(str(f), target_url, target_token) for f in files]
@@ -201,4 +233,4 @@ def run_files(files: list[Path], *, target_url: str | None = None, target_token:
     return report_dict(results, started=started, duration_s=time.perf_counter() - t0, target=target_url)
 
 
-__all__ = ["catalogue_dir", "discover", "run_file", "run_files", "run_scenario", "select"]
+__all__ = ["catalogue_dir", "discover", "one_at_a_time", "run_file", "run_files", "run_scenario", "select"]

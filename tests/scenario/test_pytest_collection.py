@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from .helpers import FAILING, PASSING
 
 USER_SUITE = '''
@@ -30,7 +32,7 @@ def test_import_with_the_pull_lms(entrasim_tenant, entrasim_graph, entrasim_pull
 
 
 def test_scenario_files_are_collected_and_failures_explained(pytester):
-    pytester.makefile(".yaml", **{"ok": PASSING, "bad": FAILING, "job": "target:\n  tenantUrl: x\n"})
+    pytester.makefile(".yaml", ok=PASSING, bad=FAILING, job="target:\n  tenantUrl: x\n")
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-q", "-rA")
     result.assert_outcomes(passed=1, failed=1)
     result.stdout.fnmatch_lines(["*scenario expects-the-wrong-name failed*",
@@ -42,3 +44,23 @@ def test_fixtures_for_users_own_suites(pytester):
     pytester.makepyfile(test_user_suite=USER_SUITE)
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-q")
     result.assert_outcomes(passed=2)
+
+
+def test_target_options_are_checked_before_collecting(pytester):
+    pytester.makefile(".yaml", ok=PASSING)
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--entrasim-target", "http://127.0.0.1:9/scim/v2")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*--entrasim-target and --entrasim-token go together*"])
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--entrasim-target", "lms.example/scim",
+                                           "--entrasim-token", "t")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*--entrasim-target must be an http(s) SCIM base URL*"])
+
+
+def test_a_scenario_that_needs_our_lms_is_skipped_against_a_target_at_its_file(pytester):
+    keyed = PASSING.replace("job:\n", "target:\n  lms: {profile: email-keyed}\njob:\n")
+    pytester.makefile(".yaml", keyed=keyed)
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-rs", "--entrasim-target",
+                                           "http://127.0.0.1:9/scim/v2", "--entrasim-token", "t")
+    result.assert_outcomes(skipped=1)
+    result.stdout.fnmatch_lines(["*keyed.yaml:1: not for --target: it needs our LMS's 'email-keyed' profile*"])

@@ -102,3 +102,120 @@ steps:
 """
     result = run_file(write(tmp_path, "generated.yaml", text)).as_dict()
     assert result["status"] == "passed", failure_text(result)
+
+
+def test_a_new_client_secret_for_a_job_that_does_not_read_graph_is_a_clear_step_failure(tmp_path):
+    text = PASSING + "  - edit_job: {client_secret: some-new-secret-value}\n"
+    result = run_file(write(tmp_path, "secret.yaml", text)).as_dict()
+    assert result["status"] == "failed" and result["failedStep"] == 2
+    assert "edit_job.client_secret: this job reads the tenant in-process, not through Graph" in \
+        result["steps"][1]["mismatches"][0]["actual"]
+
+
+def test_a_failing_pull_side_scenario_shows_what_the_admin_read_and_the_graph_exchanges(tmp_path):
+    text = """\
+scenario: import-expected-to-succeed
+tenant:
+  users:
+    - {upn: ann@contoso.com, givenName: Ann, surname: Lee, mail: ann@contoso.com}
+  groups:
+    - {key: staff, displayName: Staff, members: [ann@contoso.com]}
+  apps:
+    - {key: connector, name: 2LRN4 connector}
+pull_lms:
+  app: connector
+faults:
+  - {server: graph, path: '/v1.0/groups/*/members/*', kind: gateway_timeout}
+steps:
+  - pull_import: {group: staff}
+    expect:
+      - pull_import: {status: succeeded}
+"""
+    result = run_file(write(tmp_path, "pull.yaml", text)).as_dict()
+    assert result["status"] == "failed"
+    step = result["steps"][0]
+    assert step["mismatches"][0]["expected"] == "succeeded"
+    assert step["mismatches"][0]["actual"] == "failed (the admin reads: Error 504 Gateway Time-out)"
+    timeouts = [e for e in step["exchanges"] if e["server"] == "graph" and e["status"] == 504]
+    assert timeouts and "/members/" in timeouts[0]["path"] and "504 Gateway Time-out" in timeouts[0]["response"]
+    assert "graph: GET /v1.0/groups/" in failure_text(result)
+
+
+def test_variables_reach_the_tenant_and_a_graph_call_without_an_app_says_so(tmp_path, monkeypatch):
+    monkeypatch.setenv("ENTRASIM_TEST_MAIL", "ann.lee@contoso.com")
+    text = PASSING.replace("mail: ann@contoso.com", "mail: '${env.ENTRASIM_TEST_MAIL}', jobTitle: '${title}'")
+    text = text.replace("tenant:\n", "variables: {title: Coach}\ntenant:\n")
+    text = text.replace("name.givenName: Ann}", "name.givenName: Ann, emails.value: ann.lee@contoso.com, title: Coach}")
+    result = run_file(write(tmp_path, "vars.yaml", text)).as_dict()
+    assert result["status"] == "passed", failure_text(result)
+
+    monkeypatch.delenv("ENTRASIM_TEST_MAIL")
+    result = run_file(write(tmp_path, "vars.yaml", text)).as_dict()
+    assert result["status"] == "error"
+    assert result["message"] == ("cannot set the scenario up: environment variable ENTRASIM_TEST_MAIL is not set "
+                                 "(referenced as ${env.ENTRASIM_TEST_MAIL})")
+
+    graph_call = PASSING + "  - http: {server: graph, as: app, method: GET, path: /v1.0/users}\n"
+    result = run_file(write(tmp_path, "graph.yaml", graph_call)).as_dict()
+    assert result["status"] == "error" and result["failedStep"] == 2
+    assert result["steps"][1]["error"] == "no app is registered in this scenario's tenant (declare one under tenant.apps)"
+
+
+def test_a_long_step_keeps_its_last_exchanges_and_says_how_many_it_left_out(tmp_path):
+    text = """\
+scenario: many-users-one-wrong-count
+tenant:
+  generate: {users: 20, groups: 1, seed: 5}
+job:
+  scope: all
+steps:
+  - cycle: {}
+    expect:
+      - lms_count: {users: 1000}
+"""
+    result = run_file(write(tmp_path, "many.yaml", text)).as_dict()
+    step = result["steps"][0]
+    assert result["status"] == "failed" and len(step["exchanges"]) == 12 and step["exchangesOmitted"] > 12
+    total = 12 + step["exchangesOmitted"]
+    assert f"HTTP exchanges of the step, oldest first (the last 12 of {total}):" in failure_text(result)
+    assert f"HTTP exchanges of the step (the last 12 of {total})" in render_html(run_files_report(result))
+
+
+def run_files_report(scenario: dict) -> dict:
+    return {"totals": {"failed": 1, "total": 1}, "durationSeconds": 0.0, "target": "embedded mocks",
+            "started": "2026-01-15T09:00:00Z", "scenarios": [scenario]}
+
+
+def test_a_users_own_job_file_is_the_base_its_dialect_flag_included(tmp_path, monkeypatch):
+    from simulator.provisioning.job import preset_text
+
+    job_text = preset_text("customappsso").replace("tenantUrl: https://localhost:8443/scim/v2",
+                                                   "tenantUrl: https://lms.example/scim/v2?aadOptscim062020", 1)
+    assert "?aadOptscim062020" in job_text
+    write(tmp_path, "my-job.yaml", job_text)
+    text = """\
+scenario: my-job-on-a-strict-server
+tenant:
+  users:
+    - {upn: ann@contoso.com, givenName: Ann, surname: Lee, mail: ann@contoso.com, assigned: true}
+target:
+  lms: {profile: rfc}
+job:
+  file: my-job.yaml
+steps:
+  - cycle: {}
+  - disable_user: ann@contoso.com
+  - cycle: {}
+    expect:
+      - cycle: {state: Succeeded}
+      - lms_user: {userName: ann@contoso.com, attributes: {active: false}}
+"""
+    scenario = write(tmp_path, "mine.yaml", text)
+    (tmp_path / "elsewhere").mkdir()
+    monkeypatch.chdir(tmp_path / "elsewhere")  # the job file is found next to the scenario, not in the cwd
+    result = run_file(scenario).as_dict()
+    assert result["status"] == "passed", failure_text(result)
+
+    write(tmp_path, "my-job.yaml", job_text.replace("?aadOptscim062020", ""))
+    result = run_file(scenario).as_dict()
+    assert result["status"] == "failed" and result["failedStep"] == 3  # the default dialect's "False" is refused

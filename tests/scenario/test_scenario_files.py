@@ -73,3 +73,24 @@ def test_invalid_yaml_and_duplicate_keys(tmp_path):
 def test_a_scenario_needs_a_system_under_test(tmp_path):
     found = problems(tmp_path, "scenario: nothing\nsteps:\n  - advance_clock: 1h\n")
     assert any("a scenario needs a system under test" in p for p in found), found
+
+
+def test_an_unknown_profile_or_a_broken_profile_file_is_found_before_running(tmp_path):
+    text = PASSING.replace("job:\n", "target:\n  lms: {profile: strictest}\njob:\n")
+    assert any(":7: target.lms.profile: unknown profile 'strictest'; known: " in p for p in problems(tmp_path, text))
+    write(tmp_path, "mine.yaml", "name: mine\nextends: rfc\npatch: {case_insensitive_opz: true}\n")
+    found = problems(tmp_path, text.replace("strictest", "mine.yaml"))
+    assert any(":7: target.lms.profile: " in p and "case_insensitive_opz" in p for p in found), found
+    write(tmp_path, "mine.yaml", "name: mine\nextends: rfc\npatch: {case_insensitive_ops: true}\n")
+    assert load_scenario(write(tmp_path, "ok.yaml", text.replace("strictest", "mine.yaml"))).name == "one-learner"
+
+
+def test_a_step_or_expectation_without_its_system_is_found_before_running(tmp_path):
+    text = PASSING.replace("      - cycle: {state: Succeeded}\n",
+                           "      - cycle: {state: Succeeded}\n      - pull_count: {accounts: 1}\n")
+    text += "  - pull_import: {group: staff}\n"
+    path = str(tmp_path / "broken.yaml")
+    assert problems(tmp_path, text) == [
+        f"{path}:12: steps[0].expect[1].pull_count: 'pull_count' needs the Graph-pull LMS (add a pull_lms: section)",
+        f"{path}:14: steps[1].pull_import: 'pull_import' needs the Graph-pull LMS (add a pull_lms: section)",
+    ]

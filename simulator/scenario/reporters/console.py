@@ -16,10 +16,12 @@ _STYLE = {"passed": "green", "failed": "red", "error": "red", "invalid": "magent
 def print_report(report: dict[str, Any], console: Console | None = None) -> None:
     console = console or Console()
     table = Table(title="entrasim scenarios", title_justify="left")
-    table.add_column("scenario")
-    table.add_column("result")
-    table.add_column("time", justify="right")
-    table.add_column("where it stopped")
+    # names and results are never cut, even in an 80-column CI log; the reason column wraps instead
+    longest = max((len(s["name"]) for s in report["scenarios"]), default=8)
+    table.add_column("scenario", min_width=min(longest, 48), overflow="fold")
+    table.add_column("result", no_wrap=True)
+    table.add_column("time", justify="right", no_wrap=True)
+    table.add_column("where it stopped", overflow="fold")
     for scenario in report["scenarios"]:
         status = scenario["status"]
         where = ""

@@ -5,7 +5,7 @@ from __future__ import annotations
 from html import escape
 from typing import Any
 
-from .text import short
+from .text import omitted_note, short
 
 _CSS = """
 body{font:14px/1.45 system-ui,sans-serif;margin:2rem;color:#1d1d1f}
@@ -28,7 +28,17 @@ def _exchanges(step: dict[str, Any]) -> str:
         body = "".join(f"<pre>{escape(key)}: {escape(short(e[key], 2000, raw=True))}</pre>" for key in ("request", "response") if e.get(key))
         items.append(f"<li><code>{escape(str(e.get('server')))}: {escape(str(e.get('method')))} {escape(str(e.get('path')))}"
                      f" &rarr; {escape(str(e.get('status')))}</code>{body}</li>")
-    return f"<h4>HTTP exchanges of the step</h4><ol>{''.join(items)}</ol>" if items else ""
+    note = escape(omitted_note(step))
+    return f"<h4>HTTP exchanges of the step{note}</h4><ol>{''.join(items)}</ol>" if items else ""
+
+
+def _where(scenario: dict[str, Any]) -> str:
+    """The failed step, or why the scenario did not run (invalid, set-up error, not for --target)."""
+    index = scenario.get("failedStep")
+    if index:
+        step = scenario["steps"][index - 1]
+        return f"step {step['index']} {step['name'] or step['kind']}"
+    return scenario.get("message") or ""
 
 
 def _failure(scenario: dict[str, Any]) -> str:
@@ -55,7 +65,8 @@ def render_html(report: dict[str, Any]) -> str:
     totals = report["totals"]
     rows = "".join(
         f"<tr><td>{escape(s['name'])}</td><td class=\"{escape(s['status'])}\">{escape(s['status'])}</td>"
-        f"<td>{s['durationSeconds']:.2f} s</td><td>{escape(s.get('documented') or '')}</td></tr>"
+        f"<td>{s['durationSeconds']:.2f} s</td><td>{escape(_where(s))}</td>"
+        f"<td>{escape(s.get('documented') or '')}</td></tr>"
         for s in report["scenarios"])
     failures = "".join(_failure(s) for s in report["scenarios"] if s["status"] in ("failed", "error", "invalid"))
     summary = ", ".join(f"{totals[k]} {k}" for k in ("passed", "failed", "error", "invalid", "skipped") if totals.get(k))
@@ -63,5 +74,5 @@ def render_html(report: dict[str, Any]) -> str:
             f"<style>{_CSS}</style></head><body><h1>entrasim scenarios</h1>"
             f"<p>{escape(summary or 'no scenarios')} in {report['durationSeconds']:.1f} s, against "
             f"{escape(report['target'])}, started {escape(report['started'])}</p>"
-            f"<table><tr><th>scenario</th><th>result</th><th>time</th><th>documented in</th></tr>{rows}</table>"
+            f"<table><tr><th>scenario</th><th>result</th><th>time</th><th>where it stopped</th><th>documented in</th></tr>{rows}</table>"
             f"{failures}</body></html>\n")

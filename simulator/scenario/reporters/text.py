@@ -27,6 +27,13 @@ def exchange_line(exchange: dict[str, Any]) -> list[str]:
     return lines
 
 
+def omitted_note(step: dict[str, Any]) -> str:
+    """" (the last 12 of 40)" when earlier exchanges of the step were left out, else nothing."""
+    omitted = step.get("exchangesOmitted") or 0
+    shown = len(step.get("exchanges") or ())
+    return f" (the last {shown} of {shown + omitted})" if omitted else ""
+
+
 def failed_step(scenario: dict[str, Any]) -> dict[str, Any] | None:
     index = scenario.get("failedStep")
     return scenario["steps"][index - 1] if index else None
@@ -49,7 +56,7 @@ def failure_text(scenario: dict[str, Any]) -> str:
             lines.append(f"    expected: {short(mismatch['expected'])}")
             lines.append(f"    actual:   {short(mismatch['actual'])}")
         if step.get("exchanges"):
-            lines.append("  HTTP exchanges of the step, oldest first:")
+            lines.append(f"  HTTP exchanges of the step, oldest first{omitted_note(step)}:")
             for exchange in step["exchanges"]:
                 lines.extend("    " + line for line in exchange_line(exchange))
     return "\n".join(lines)

@@ -9,10 +9,11 @@ in the scenario or in entrasim and is reported as such.
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
-from . import clock, directory, faults, http, lms, provisioning, pull
 from ..errors import StepError
+from . import clock, directory, faults, http, lms, provisioning, pull
 
 STEPS: dict[str, Callable[[Any, Any], None]] = {}
 for _family in (provisioning, directory, clock, faults, http, lms, pull):

@@ -30,8 +30,11 @@ def json_path(body: Any, path: str) -> Any:
 
 def _app_token(env: Any, app: str | None) -> str:
     graph = env.ensure_graph()
-    app_id = env.app_id(app) if app else graph.client_id
-    secret = env.tenant.get_application(app_id).passwordCredentials[0].secretText
+    app_id = env.app_id(app)  # the only app, when none is named
+    credentials = env.tenant.get_application(app_id).passwordCredentials
+    if not credentials:
+        raise StepError(f"app '{app or app_id}' has no client secret to get a token with (add_secret first)")
+    secret = credentials[-1].secretText  # the newest, as an admin who just made one would paste
     response = env.session.post(f"{graph.url}/{env.tenant.id}/oauth2/v2.0/token", verify=graph.ca, timeout=30,
                                 data={"grant_type": "client_credentials", "client_id": app_id, "client_secret": secret,
                                       "scope": "https://graph.microsoft.com/.default"})

@@ -50,9 +50,12 @@ def _reconfigure(env: Any, **kwargs: Any) -> None:
 
 
 def edit_job(env: Any, change: dict[str, Any]) -> None:
-    """Change the job's dialect, scope, settings or mapping rows, as an admin does in the Provisioning blade."""
+    """Change the job's dialect, scope, settings or mapping rows, or the client secret a Graph source
+    reads with, as an admin does in the Provisioning blade."""
     _engine(env)
-    _reconfigure(env, edit=change)
+    change = dict(change)
+    secret = change.pop("client_secret", None)
+    _reconfigure(env, edit=change or None, client_secret=None if secret is None else str(secret))
 
 
 STEPS = {"cycle": cycle, "restart_job": restart_job, "edit_job": edit_job}

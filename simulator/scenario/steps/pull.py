@@ -140,7 +140,10 @@ def pull_import_expectation(env: Any, args: dict[str, Any]) -> list:
     out = []
     for key in ("status", "error", "role"):
         if key in args and result.get(key) != args[key]:
-            out.append(_mismatch(f"import {result['id']}: {key}", args[key], result.get(key)))
+            actual = result.get(key)
+            if key == "status" and result.get("error"):  # what the admin read is why it failed
+                actual = f"{actual} (the admin reads: {result['error']})"
+            out.append(_mismatch(f"import {result['id']}: {key}", args[key], actual))
     if "aadsts" in args and (result.get("error_detail") or {}).get("aadsts") != args["aadsts"]:
         out.append(_mismatch(f"import {result['id']}: AADSTS code behind the error", args["aadsts"],
                              (result.get("error_detail") or {}).get("aadsts")))
