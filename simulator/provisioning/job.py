@@ -21,30 +21,31 @@ shows its value in a repr, a log or an error.
 
 from __future__ import annotations
 
-import difflib
 import json
 import os
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Mapping
 from urllib.parse import parse_qsl, urlsplit
 
-import jsonschema
-import yaml
-
-from .mappings import MappingErrors, ObjectMapping, build_object_mapping
+from ..yaml_document import Problem, YamlDocument
 from .attributes import GROUP, USER
-from .scoping import ScopePolicy, ScopingClause, ScopingError, ScopingFilter, ScopingFilters
+from .mappings import MappingErrors, ObjectMapping, build_object_mapping
+from .scoping import (
+    ScopePolicy,
+    ScopingClause,
+    ScopingError,
+    ScopingFilter,
+    ScopingFilters,
+)
 
 SCHEMA_PATH = Path(__file__).with_name("job.schema.json")
 PRESETS_DIR = Path(__file__).with_name("presets")
 PRESETS = ("customappsso", "email-keyed")
 DIALECTS = ("default", "aadOptscim062020")
 DIALECT_FLAG = "aadOptscim062020"
-#: libyaml when it is there: the pure-Python loader costs about 80 ms per job file, libyaml a tenth of that
-YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 DEFAULT_TIMEOUTS = {"connect": 10.0, "read": 30.0}
 DEFAULT_REQUEST_RATE = 25.0
@@ -53,22 +54,6 @@ _ENV_REF = re.compile(r"^\$\{([A-Za-z_][A-Za-z0-9_]*)\}$")
 
 
 # ------------------------------------------------------------------ problems
-
-
-@dataclass(frozen=True)
-class Problem:
-    """One thing wrong with a job file: where (line, key path) and what."""
-
-    line: int | None
-    path: str
-    message: str
-
-    def format(self, filename: str | None = None) -> str:
-        where = f"{filename}:" if filename else ""
-        where += f"{self.line}:" if self.line else ""
-        if self.path:
-            return f"{where} {self.path}: {self.message}" if where else f"{self.path}: {self.message}"
-        return f"{where} {self.message}" if where else self.message
 
 
 class JobFileError(Exception):
@@ -82,17 +67,6 @@ class JobFileError(Exception):
 
 class SecretUnavailable(Exception):
     """A ``${ENV_VAR}`` secret whose variable is not set."""
-
-
-def format_path(path: Iterable[Any]) -> str:
-    """``("mappings", "users", "attributes", 2, "target")`` -> ``mappings.users.attributes[2].target``."""
-    out = ""
-    for part in path:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        else:
-            out += f".{part}" if out else str(part)
-    return out
 
 
 # ------------------------------------------------------------------ secrets
@@ -235,10 +209,10 @@ def validate_job_file(path: str | os.PathLike) -> list[Problem]:
 
 def parse_job(text: str, *, filename: str | None = None, base_dir: Path | None = None, path: Path | None = None) -> Job:
     """Validate job YAML ``text`` and build the ``Job``; relative file paths are resolved against ``base_dir``."""
-    document = _Document(text)
+    document = YamlDocument(text, what="job file", mapping_hint="target, source, mappings...")
     problems = document.problems
     if not problems:
-        problems = _schema_problems(document)
+        problems = document.schema_problems(job_schema())
     if not problems:
         job, problems = _build(document, base_dir or Path.cwd(), path)
         if not problems:
@@ -246,155 +220,10 @@ def parse_job(text: str, *, filename: str | None = None, base_dir: Path | None =
     raise JobFileError(sorted(problems, key=lambda p: (p.line or 0, p.path)), filename)
 
 
-def _compose(text: str) -> yaml.Node | None:
-    """Compose with libyaml; on a syntax error, again with the pure-Python loader, whose marks point at the broken line."""
-    try:
-        return yaml.compose(text, Loader=YAML_LOADER)
-    except yaml.YAMLError:
-        if YAML_LOADER is yaml.SafeLoader:
-            raise
-        return yaml.compose(text, Loader=yaml.SafeLoader)
-
-
-class _Document:
-    """The YAML text both as data and as composed nodes (for line numbers)."""
-
-    def __init__(self, text: str):
-        self.problems: list[Problem] = []
-        self.root: yaml.Node | None = None
-        self.data: Any = None
-        try:
-            self.root = _compose(text)
-        except yaml.YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None)
-            problem = getattr(exc, "problem", None) or str(exc)
-            self.problems.append(Problem(mark.line + 1 if mark else None, "", f"invalid YAML: {problem}"))
-            return
-        if self.root is None:
-            self.problems.append(Problem(1, "", "the job file is empty"))
-            return
-        self._check_duplicate_keys(self.root, ())
-        if self.problems:
-            return
-        self.data = yaml.load(text, Loader=YAML_LOADER)
-        if not isinstance(self.data, dict):
-            self.problems.append(Problem(1, "", "a job file is a mapping of keys (target, source, mappings...)"))
-
-    def _check_duplicate_keys(self, node: yaml.Node, path: tuple) -> None:
-        if isinstance(node, yaml.MappingNode):
-            seen: dict[str, int] = {}
-            for key, value in node.value:
-                name = key.value if isinstance(key, yaml.ScalarNode) else str(key.value)
-                if name in seen:
-                    self.problems.append(Problem(key.start_mark.line + 1, format_path(path + (name,)),
-                                                 f"duplicate key (first at line {seen[name]})"))
-                else:
-                    seen[name] = key.start_mark.line + 1
-                self._check_duplicate_keys(value, path + (name,))
-        elif isinstance(node, yaml.SequenceNode):
-            for index, item in enumerate(node.value):
-                self._check_duplicate_keys(item, path + (index,))
-
-    def line(self, path: Iterable[Any]) -> int:
-        """The line of the key (or list item) ``path`` names, or of the deepest part of it that exists."""
-        node = self.root
-        line = 1
-        for part in path:
-            if isinstance(node, yaml.MappingNode):
-                for key, value in node.value:
-                    if isinstance(key, yaml.ScalarNode) and key.value == str(part):
-                        line, node = key.start_mark.line + 1, value
-                        break
-                else:
-                    return line
-            elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
-                node = node.value[part]
-                line = node.start_mark.line + 1
-            else:
-                return line
-        return line
-
-    def problem(self, path: tuple, message: str) -> Problem:
-        return Problem(self.line(path), format_path(path), message)
-
-
-# ------------------------------------------------------------------ schema problems
-
-_TYPE_NAMES = {"string": "text", "integer": "a whole number", "number": "a number", "boolean": "true or false",
-               "array": "a list", "object": "a mapping of keys", "null": "nothing"}
-
-
-def _describe(value: Any) -> str:
-    if value is None:
-        return "nothing"
-    if isinstance(value, bool):
-        return f"{str(value).lower()}"
-    if isinstance(value, (int, float)):
-        return f"the number {value}"
-    if isinstance(value, str):
-        return f"the text {value!r}"
-    if isinstance(value, list):
-        return "a list"
-    if isinstance(value, dict):
-        return "a mapping"
-    return type(value).__name__
-
-
-def _schema_problems(document: _Document) -> list[Problem]:
-    validator = jsonschema.Draft202012Validator(job_schema())
-    problems: list[Problem] = []
-    for error in validator.iter_errors(document.data):
-        problems.extend(_translate(document, error))
-    return problems
-
-
-def _translate(document: _Document, error: jsonschema.ValidationError) -> list[Problem]:
-    path = tuple(error.absolute_path)
-    kind, instance, schema = error.validator, error.instance, error.schema
-    if kind == "additionalProperties":
-        known = list(schema.get("properties", {}))
-        out = []
-        for key in instance:
-            if key in known:
-                continue
-            hint = difflib.get_close_matches(str(key), known, n=1, cutoff=0.6)
-            message = f"unknown key '{key}'" + (f" (did you mean '{hint[0]}'?)" if hint else f"; known keys: {', '.join(known)}")
-            out.append(document.problem(path + (key,), message))
-        return out
-    if kind == "required":
-        missing = [name for name in error.validator_value if name not in instance]
-        return [Problem(document.line(path), format_path(path), f"missing required key '{name}'") for name in missing]
-    if kind == "type":
-        types = error.validator_value if isinstance(error.validator_value, list) else [error.validator_value]
-        wanted = " or ".join(_TYPE_NAMES.get(t, t) for t in types)
-        message = f"expected {wanted}, got {_describe(instance)}"
-    elif kind == "enum":
-        message = f"{_describe(instance)} is not one of: {', '.join(str(v) for v in error.validator_value)}"
-    elif kind == "const":
-        message = f"must be {error.validator_value}"
-    elif kind == "minimum":
-        message = f"must be at least {error.validator_value}, got {instance}"
-    elif kind == "maximum":
-        message = f"must be at most {error.validator_value}, got {instance}"
-    elif kind == "exclusiveMinimum":
-        message = f"must be greater than {error.validator_value}, got {instance}"
-    elif kind == "minItems":
-        message = f"needs at least {error.validator_value} item{'s' if error.validator_value != 1 else ''}"
-    elif kind == "minLength":
-        message = "must not be empty"
-    elif kind == "uniqueItems":
-        message = "lists an item twice"
-    elif kind == "pattern":
-        message = f"{_describe(instance)} {schema.get('x-message', 'has the wrong form')}"
-    else:
-        message = error.message
-    return [document.problem(path, message)]
-
-
 # ------------------------------------------------------------------ Entra's rules, and the Job
 
 
-def _secret(document: _Document, path: tuple, text: str | None, problems: list[Problem]) -> Secret | None:
+def _secret(document: YamlDocument, path: tuple, text: str | None, problems: list[Problem]) -> Secret | None:
     if text is None or text == "":
         return None
     if "${" in text and not _ENV_REF.match(text):
@@ -404,7 +233,7 @@ def _secret(document: _Document, path: tuple, text: str | None, problems: list[P
     return Secret.from_config(text)
 
 
-def _dialect(document: _Document, target: dict, problems: list[Problem]) -> str:
+def _dialect(document: YamlDocument, target: dict, problems: list[Problem]) -> str:
     query = dict((k.lower(), v) for k, v in parse_qsl(urlsplit(target["tenantUrl"]).query, keep_blank_values=True))
     flagged = DIALECT_FLAG.lower() in query
     dialect = target.get("dialect")
@@ -417,7 +246,7 @@ def _dialect(document: _Document, target: dict, problems: list[Problem]) -> str:
     return dialect
 
 
-def _source(document: _Document, config: dict, base_dir: Path, problems: list[Problem]) -> SourceConfig:
+def _source(document: YamlDocument, config: dict, base_dir: Path, problems: list[Problem]) -> SourceConfig:
     kind = config["type"]
     graph_keys = ("tenantId", "clientId", "clientSecret", "authority", "graphUrl", "caBundle", "servicePrincipalId")
     allowed = {"tenant": (), "snapshot": ("path",), "graph": graph_keys}[kind]
@@ -441,7 +270,7 @@ def _source(document: _Document, config: dict, base_dir: Path, problems: list[Pr
     return SourceConfig(kind)
 
 
-def _scoping(document: _Document, name: str, config: dict, problems: list[Problem]) -> ScopingFilters:
+def _scoping(document: YamlDocument, name: str, config: dict, problems: list[Problem]) -> ScopingFilters:
     object_type = USER if name == "users" else GROUP
     filters = []
     for f_index, entry in enumerate(config.get("scopingFilters", [])):
@@ -456,7 +285,7 @@ def _scoping(document: _Document, name: str, config: dict, problems: list[Proble
     return ScopingFilters(tuple(filters))
 
 
-def _object_mapping(document: _Document, name: str, config: dict | None, problems: list[Problem]) -> ObjectMapping:
+def _object_mapping(document: YamlDocument, name: str, config: dict | None, problems: list[Problem]) -> ObjectMapping:
     if config is None:
         return ObjectMapping(name=name, object_type=GROUP, enabled=False)
     scoping = _scoping(document, name, config, problems)
@@ -472,7 +301,7 @@ def _rate(value: int | float | None) -> float | None:
     return None if value is None else float(value)
 
 
-def _build(document: _Document, base_dir: Path, path: Path | None) -> tuple[Job | None, list[Problem]]:
+def _build(document: YamlDocument, base_dir: Path, path: Path | None) -> tuple[Job | None, list[Problem]]:
     data = document.data
     problems: list[Problem] = []
     target = data["target"]

@@ -18,6 +18,7 @@ from typing import Any
 import yaml
 
 from ..provisioning.job import Job, parse_job, preset_text
+from ..yaml_document import YAML_LOADER
 
 #: Stands in for the target while a file is validated, before any server runs.
 PLACEHOLDER_URL = "https://localhost:8443/scim/v2"
@@ -25,7 +26,7 @@ PLACEHOLDER_URL = "https://localhost:8443/scim/v2"
 
 @cache
 def _preset(name: str) -> dict[str, Any]:
-    return yaml.load(preset_text(name), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    return yaml.load(preset_text(name), Loader=YAML_LOADER)
 
 
 def apply_change(document: dict[str, Any], change: dict[str, Any]) -> None:

@@ -1,8 +1,8 @@
 """Read a scenario file: YAML checked by ``schema.json``, every problem with its file, line and key.
 
-The text is composed with ``yaml.compose`` so every node keeps its line; a
-jsonschema error's path (``steps[2].http.method``) is walked through those nodes
-to the line of the key at fault. What a schema cannot say is checked here too:
+``simulator.yaml_document`` gives every problem its line (a jsonschema
+error's path such as ``steps[2].http.method`` is walked through the composed
+nodes to the key at fault). What a schema cannot say is checked here too:
 one action per step and one kind per expectation, variables that nobody
 defines, fault rules the injector would refuse, and the provisioning job,
 which is built and validated by the provisioning package's own loader.
@@ -16,21 +16,18 @@ import re
 from collections.abc import Iterable
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
 
-import jsonschema
 import yaml
 
 from ..faults import FaultRule, FaultRuleError, check_rule_values
-from ..provisioning.job import JobFileError, Problem, format_path
+from ..provisioning.job import JobFileError
+from ..yaml_document import Problem, YamlDocument, format_path
 from .errors import ScenarioFileError
 from .jobs import PLACEHOLDER_URL, JobBaseError, build_job, job_document
 from .model import Expectation, Scenario, Step
 from .variables import references
 
 SCHEMA_PATH = Path(__file__).with_name("schema.json")
-#: libyaml's loader when PyYAML was built with it (ten times faster; the same nodes and marks).
-YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 #: Variables every scenario has: ``${env.NAME}``, ``${id.KEY}`` (a group's or app's object id),
 #: ``${secret_id.KEY}`` (the key id of an app's first secret, what an admin pastes by mistake).
 BUILT_IN_PREFIXES = ("env.", "id.", "secret_id.")
@@ -58,64 +55,11 @@ def is_scenario_text(text: str) -> bool:
     return any(line.startswith("scenario:") for line in text.splitlines())
 
 
-class _Document:
-    """The YAML both as data and as composed nodes (for line numbers)."""
+class _Document(YamlDocument):
+    """A scenario file's YAML; ``scalars`` feeds the variable checks."""
 
     def __init__(self, text: str):
-        self.problems: list[Problem] = []
-        self.root: yaml.Node | None = None
-        self.data: Any = None
-        try:
-            self.root = yaml.compose(text, Loader=YAML_LOADER)
-        except yaml.YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None)
-            self.problems.append(Problem(mark.line + 1 if mark else None, "",
-                                         f"invalid YAML: {getattr(exc, 'problem', None) or exc}"))
-            return
-        if self.root is None:
-            self.problems.append(Problem(1, "", "the scenario file is empty"))
-            return
-        self._duplicates(self.root, ())
-        if not self.problems:
-            self.data = yaml.load(text, Loader=YAML_LOADER)
-            if not isinstance(self.data, dict):
-                self.problems.append(Problem(1, "", "a scenario file is a mapping (scenario, tenant, job, steps...)"))
-
-    def _duplicates(self, node: yaml.Node, path: tuple) -> None:
-        if isinstance(node, yaml.MappingNode):
-            seen: dict[str, int] = {}
-            for key, value in node.value:
-                name = str(key.value)
-                if name in seen:
-                    self.problems.append(Problem(key.start_mark.line + 1, format_path(path + (name,)),
-                                                 f"duplicate key (first at line {seen[name]})"))
-                else:
-                    seen[name] = key.start_mark.line + 1
-                self._duplicates(value, path + (name,))
-        elif isinstance(node, yaml.SequenceNode):
-            for index, item in enumerate(node.value):
-                self._duplicates(item, path + (index,))
-
-    def line(self, path: Iterable[Any]) -> int:
-        """The line of the key or item ``path`` names (or of the deepest part of it that exists)."""
-        node, line = self.root, 1
-        for part in path:
-            if isinstance(node, yaml.MappingNode):
-                for key, value in node.value:
-                    if str(key.value) == str(part):
-                        line, node = key.start_mark.line + 1, value
-                        break
-                else:
-                    return line
-            elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
-                node = node.value[part]
-                line = node.start_mark.line + 1
-            else:
-                return line
-        return line
-
-    def problem(self, path: tuple, message: str) -> Problem:
-        return Problem(self.line(path), format_path(path), message)
+        super().__init__(text, what="scenario file", mapping_hint="scenario, tenant, job, steps...")
 
     def scalars(self) -> Iterable[tuple[tuple, str]]:
         """Every string scalar (keys and values) with its path, for variable checks."""
@@ -130,66 +74,6 @@ class _Document:
                 stack.extend((item, path + (i,)) for i, item in enumerate(node.value))
             elif isinstance(node, yaml.ScalarNode) and isinstance(node.value, str):
                 yield path, node.value
-
-
-_TYPE_NAMES = {"string": "text", "integer": "a whole number", "number": "a number", "boolean": "true or false",
-               "array": "a list", "object": "a mapping of keys", "null": "nothing"}
-
-
-def _describe(value: Any) -> str:
-    if value is None:
-        return "nothing"
-    if isinstance(value, bool):
-        return str(value).lower()
-    if isinstance(value, (int, float)):
-        return f"the number {value}"
-    if isinstance(value, str):
-        return f"the text {value!r}"
-    return "a list" if isinstance(value, list) else "a mapping" if isinstance(value, dict) else type(value).__name__
-
-
-def _translate(document: _Document, error: jsonschema.ValidationError) -> list[Problem]:
-    path = tuple(error.absolute_path)
-    kind, instance, schema = error.validator, error.instance, error.schema
-    if kind == "additionalProperties":
-        known = list(schema.get("properties", {}))
-        out = []
-        for key in instance:
-            if key in known:
-                continue
-            hint = difflib.get_close_matches(str(key), known, n=1, cutoff=0.6)
-            message = f"unknown key '{key}'" + (f" (did you mean '{hint[0]}'?)" if hint else f"; known keys: {', '.join(known)}")
-            out.append(document.problem(path + (key,), message))
-        return out
-    if kind == "required":
-        return [document.problem(path, f"missing required key '{name}'")
-                for name in error.validator_value if name not in instance]
-    if kind == "type":
-        types = error.validator_value if isinstance(error.validator_value, list) else [error.validator_value]
-        message = f"expected {' or '.join(_TYPE_NAMES.get(t, t) for t in types)}, got {_describe(instance)}"
-    elif kind == "enum":
-        message = f"{_describe(instance)} is not one of: {', '.join(str(v) for v in error.validator_value)}"
-    elif kind == "pattern":
-        message = f"{_describe(instance)} {schema.get('x-message', 'has the wrong form')}"
-    elif kind in ("minimum", "maximum"):
-        message = f"must be at {'least' if kind == 'minimum' else 'most'} {error.validator_value}, got {instance}"
-    elif kind == "minItems":
-        message = f"needs at least {error.validator_value} item(s)"
-    elif kind == "minLength" or kind == "minProperties":
-        message = "must not be empty"
-    elif kind == "oneOf":
-        message = f"{_describe(instance)} is not valid here: {schema.get('description', error.message)}"
-    else:
-        message = error.message
-    return [document.problem(path, message)]
-
-
-def _schema_problems(document: _Document) -> list[Problem]:
-    validator = jsonschema.Draft202012Validator(scenario_schema())
-    problems: list[Problem] = []
-    for error in validator.iter_errors(document.data):
-        problems.extend(_translate(document, error))
-    return problems
 
 
 def _one_kind(document: _Document, path: tuple, item: dict, kinds: tuple[str, ...], what: str,
@@ -335,7 +219,7 @@ def _semantic_problems(document: _Document, scenario_path: Path | None = None) -
 def parse_scenario(text: str, *, filename: str | None = None, path: Path | None = None) -> Scenario:
     """Validate scenario YAML ``text``; ``ScenarioFileError`` lists every problem with its line and key."""
     document = _Document(text)
-    problems = document.problems or _schema_problems(document)
+    problems = document.problems or document.schema_problems(scenario_schema())
     if not problems:
         problems = _semantic_problems(document, path)
     if problems:
