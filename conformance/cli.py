@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import json
 import sys
-from contextlib import ExitStack
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 import click
@@ -46,6 +47,19 @@ def _write(path: str, text: str) -> None:
         raise ConformanceCliError(f"cannot write {path}: {exc.strerror or exc}") from None
 
 
+@contextmanager
+def _progress(total: int, enabled: bool) -> Iterator[Callable | None]:
+    """A progress bar on an interactive stderr (a slow remote server takes minutes); nothing in CI logs."""
+    if not enabled:
+        yield None
+        return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), transient=True) as bar:
+        task = bar.add_task("checks", total=total)
+        yield lambda result: bar.update(task, advance=1, description=result.check.id)
+
+
 @click.command("conformance")
 @click.option("--target", metavar="URL", help="SCIM base URL (e.g. https://host/scim/v2). Default: our SCIM LMS, started in-process.")
 @click.option("--token", envvar="SCIM_TOKEN", metavar="T", help="Bearer token (or set SCIM_TOKEN).")
@@ -76,8 +90,9 @@ def conformance(target, token, header, profiles, patterns, read_only, json_file,
     except ValueError as exc:
         raise ConformanceCliError(str(exc)) from None
     if list_only:
+        width = max((len(c.id) for c in checks), default=0)
         for c in checks:
-            click.echo(f"{c.id:45} {c.level.value:6} {c.section:40} {c.title}")
+            click.echo(f"{c.id:{width}} {c.level.value:6} {c.title}  [{c.section}; {', '.join(c.profiles)}]")
         return
     if not checks:
         raise ConformanceCliError("no check matches the selected profiles and -k patterns")
@@ -97,9 +112,13 @@ def conformance(target, token, header, profiles, patterns, read_only, json_file,
             headers = {"Authorization": f"Bearer {local_token}"}
             if not quiet:
                 click.echo(f"no --target: running against our SCIM LMS (profile {lms_profile}) at {target}", err=True)
+                if "entra" in wanted and lms_profile == "rfc":
+                    click.echo("  its rfc profile refuses Entra's non-RFC dialect on purpose, so entra checks fail; "
+                               "--lms-profile entra-tolerant serves what Entra sends", err=True)
         options = RunOptions(base_url=target, headers=headers, profiles=wanted, read_only=read_only, patterns=patterns,
                              timeout=timeout, verify=False if insecure else (ca_bundle or True))
-        result = run_suite(options, checks)
+        with _progress(len(checks), enabled=not quiet and sys.stderr.isatty()) as progress:
+            result = run_suite(options, checks, progress=progress)
     report = to_json(result)
     if json_file:
         _write(json_file, json.dumps(report, indent=2, ensure_ascii=False) + "\n")
@@ -108,6 +127,8 @@ def conformance(target, token, header, profiles, patterns, read_only, json_file,
     if html_file:
         _write(html_file, render_html(report))
     if result.fatal:
+        if result.results and not quiet:  # interrupted: show what was reached before saying why it stopped
+            print_summary(report, verbose=verbose)
         raise ConformanceCliError(result.fatal)
     if not quiet:
         print_summary(report, verbose=verbose)

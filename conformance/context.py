@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .client import Recorder, Response, ScimClient
+from .response_schemas import SchemaFinding, problems_in
 from .schemas import validate
 from .verdicts import Broken, Skip, Unmet
 
@@ -84,6 +85,11 @@ class RunState:
         self.discovery_exchanges: list = []
         self.fatal: str | None = None
         self._counter = 0
+        #: Responses that do not match their JSON Schema, and how many were checked (see response_schemas).
+        self.schema_findings: list[SchemaFinding] = []
+        self.responses_validated = 0
+        #: The first valid response of each schema: what a passing report shows as its proof.
+        self.schema_examples: dict[str, Any] = {}
 
     def next_name(self, tag: str) -> str:
         self._counter += 1
@@ -114,9 +120,24 @@ class RunState:
             else:
                 d.problems.append(f"GET /Schemas answered {schemas.status or schemas.error}")
             self.discovery_exchanges = list(self.setup.exchanges)
+            for exchange, response in zip(self.discovery_exchanges, (spc, rts, schemas), strict=True):
+                self.judge_response(exchange, response, None)
             return d
         finally:
             self.client.recorder = None
+
+    def judge_response(self, exchange, response: Response, check_id: str | None) -> SchemaFinding | None:
+        """Validate one response against the schema its request calls for; keep and return a finding."""
+        schema, problems = problems_in(exchange.method, exchange.url, self.client.base_url, response)
+        if schema is None:
+            return None
+        self.responses_validated += 1
+        if not problems:
+            self.schema_examples.setdefault(schema, exchange)
+            return None
+        finding = SchemaFinding(exchange, schema, problems, check_id)
+        self.schema_findings.append(finding)
+        return finding
 
     def supports(self, feature: str) -> bool:
         said = self.discovery.advertises(feature)
@@ -155,6 +176,7 @@ class CheckContext:
         self.run = run
         self.client = run.client
         self.recorder = Recorder()
+        self.check_id: str | None = None
         self.created: list[tuple[str, str]] = []
         self.notes: list[str] = []
         #: Set when the check judged what discovery said: the report then shows the discovery exchanges too.
@@ -182,6 +204,10 @@ class CheckContext:
             self.client.recorder = None
         if response.error is not None:
             raise Broken(f"{method} {path}: the request did not complete ({response.error})")
+        if self.recorder.exchanges:
+            finding = self.run.judge_response(self.recorder.exchanges[-1], response, self.check_id)
+            if finding is not None:
+                self.note(finding.describe())
         return response
 
     def get(self, path: str, params: dict[str, Any] | None = None, **kw: Any) -> Response:

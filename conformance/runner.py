@@ -99,6 +99,7 @@ def grade(check: Check, outcome: BaseException | None) -> tuple[Verdict, str]:
 def run_check(check: Check, state: RunState) -> CheckResult:
     """Run one check: feature gates, the check, then cleanup of what it created (always)."""
     ctx = CheckContext(state)
+    ctx.check_id = check.id
     started = time.perf_counter()
     outcome: BaseException | None = None
     cleanup_failed: list[str] = []
@@ -138,6 +139,15 @@ def preflight(state: RunState) -> str | None:
         detail = probe.body.get("detail") if probe.body else None
         return (f"the target refused the credentials: GET /Users answered {probe.status}"
                 + (f" ({state.client.scrub(str(detail)[:160])})" if detail else "") + "; check --token or --header")
+    d = state.discovery
+    lists_users = probe.status == 200 and isinstance(probe.body.get("Resources", []), list) and (
+        "totalResults" in probe.body or "Resources" in probe.body)
+    if d.spc is None and not d.resource_types and not d.schemas and not lists_users:
+        # Nothing answered like SCIM: grading would only produce a wall of errors about a wrong URL.
+        kind = probe.content_type or "no content type"
+        return (f"the target does not look like a SCIM service: /ServiceProviderConfig, /ResourceTypes and /Schemas "
+                f"failed and GET /Users answered {probe.status or probe.error} ({kind}), not a ListResponse; "
+                "check the base URL (it usually ends in /scim/v2 or /scim)")
     return None
 
 
@@ -152,12 +162,16 @@ def prepare(options: RunOptions) -> RunState:
 
 def run_suite(options: RunOptions, checks: Iterable[Check] | None = None,
               progress: Callable[[CheckResult], None] | None = None) -> RunResult:
-    """Discover, run the selected checks in order, sweep the namespace; never raises for server behaviour."""
+    """Discover, run the selected checks in order, sweep the namespace; never raises for server behaviour.
+
+    An interrupt (Ctrl-C) ends the run early as "could not run" (``fatal``), after the sweep.
+    """
     selected = list(checks) if checks is not None else select(options.profiles, options.patterns)
     started_at = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     t0 = time.perf_counter()
     state = prepare(options)
     fatal = state.fatal
+    started = fatal is None  # what decides the final sweep (an interrupt sets fatal later, and must still sweep)
     results: list[CheckResult] = []
     leftovers: list[str] = []
     try:
@@ -167,8 +181,12 @@ def run_suite(options: RunOptions, checks: Iterable[Check] | None = None,
                 results.append(result)
                 if progress is not None:
                     progress(result)
+    except KeyboardInterrupt:
+        # Ctrl-C: the check under way already deleted what it made; sweep the rest and report what ran.
+        fatal = (f"interrupted after {len(results)} of {len(selected)} checks; "
+                 "the reports hold the verdicts reached so far")
     finally:
-        if fatal is None and not state.read_only:
+        if started and not state.read_only:
             leftovers = state.sweep() + [x for r in results for x in r.cleanup_failed]
     return RunResult(target=options.base_url, profiles=tuple(options.profiles), read_only=options.read_only,
                      prefix=state.prefix, started_at=started_at, duration_s=round(time.perf_counter() - t0, 3),

@@ -99,3 +99,21 @@ def schema_returned(ctx: CheckContext) -> None:
     got = ctx.fetch("Users", user["id"])
     shown = [n for n in never if any(k.lower() == n.lower() for k in got)]
     ctx.expect(not shown, f"returned although declared returned=never: {shown}")
+
+
+@check("attributes.returned-request", "Attributes declared returned=request appear only when asked for",
+       "RFC 7643 §2.2 (returned request); RFC 7644 §3.9", "MUST", writes=True)
+def returned_request(ctx: CheckContext) -> None:
+    """'request: The attribute is returned in response to any PATCH, PUT, POST, or GET request only if the attribute was specified by the client (e.g., in the "attributes" parameter)'; checked on a simple readWrite string attribute the server's own /Schemas declares so."""
+    ctx.require(ctx.discovery.schemas, "GET /Schemas could not be read")
+    candidates = [a["name"] for s in ctx.discovery.schemas.values() if s.get("id") == USER
+                  for a in s.get("attributes") or [] if a.get("returned") == "request" and a.get("type") == "string"
+                  and not a.get("multiValued") and a.get("mutability", "readWrite") == "readWrite"]
+    if not candidates:
+        ctx.skip("the User schema declares no single-valued readWrite string attribute returned=request")
+    name = candidates[0]
+    user = ctx.new_user(**{name: f"{ctx.run.prefix}-requested"})
+    plain = ctx.fetch("Users", user["id"])
+    ctx.expect(not any(k.lower() == name.lower() for k in plain), f"{name} (returned=request) came back unasked")
+    asked = ctx.fetch("Users", user["id"], {"attributes": name})
+    ctx.expect(any(k.lower() == name.lower() for k in asked), f"{name} is missing though attributes={name} asked for it")

@@ -171,3 +171,124 @@ def spc_schema_uri(ctx: CheckContext) -> None:
     spc = ctx.discovery.spc
     ctx.require(spc is not None, "ServiceProviderConfig could not be read")
     ctx.expect(SPC in (spc.get("schemas") or []), f"schemas is {spc.get('schemas')!r}")
+
+
+#: RFC 7643 §2.3 data types -> the JSON types that carry them (a boolean is never an integer here).
+_JSON_TYPES = {"string": (str,), "reference": (str,), "binary": (str,), "dateTime": (str,), "boolean": (bool,),
+               "integer": (int,), "decimal": (int, float), "complex": (dict,)}
+#: Common attributes (RFC 7643 §3.1) that no resource schema defines.
+_COMMON = {"schemas", "id", "externalid", "meta"}
+
+
+def _declared_user(ctx: CheckContext) -> tuple[dict, dict[str, dict]]:
+    """A User read back (with the enterprise extension when advertised) and its schemas' definitions by URN."""
+    d = ctx.discovery
+    ctx.require(d.schemas and d.attribute(USER, "userName"), "the User schema could not be read from /Schemas")
+    extra = {"title": "Engineer", "nickName": "Ada"}
+    if ctx.supports("enterprise") and d.attribute(ENTERPRISE, "department"):
+        extra[ENTERPRISE] = {"department": "Research"}
+    user = ctx.new_user("decl", **extra)
+    read = ctx.fetch("Users", user["id"])
+    schemas = {urn: next(s for k, s in d.schemas.items() if k.lower() == urn.lower())
+               for urn in [USER, *[u for u in read.get("schemas") or [] if isinstance(u, str)]]
+               if any(k.lower() == urn.lower() for k in d.schemas)}
+    return read, schemas
+
+
+def _walk(attrs: list[dict], values: dict, where: str, undeclared: list[str], mistyped: list[str]) -> None:
+    """Compare each value of ``values`` with its definition among ``attrs`` (case-insensitive names, RFC 7643 §2.1)."""
+    defs = {str(a.get("name", "")).lower(): a for a in attrs if isinstance(a, dict)}
+    for name, value in values.items():
+        path = f"{where}{name}"
+        definition = defs.get(name.lower())
+        if definition is None:
+            undeclared.append(path)
+            continue
+        items = value if definition.get("multiValued") else [value]
+        if definition.get("multiValued") and not isinstance(value, list):
+            mistyped.append(f"{path} is declared multiValued but returned as {type(value).__name__}")
+            continue
+        if not definition.get("multiValued") and isinstance(value, list):
+            mistyped.append(f"{path} is declared single-valued but returned as a list")
+            continue
+        wanted = _JSON_TYPES.get(str(definition.get("type")))
+        for item in items:
+            if item is None or wanted is None:
+                continue
+            if not isinstance(item, wanted) or (bool not in wanted and isinstance(item, bool)):
+                mistyped.append(f"{path} is declared {definition.get('type')} but returned {_json_type(item)} {item!r:.40}")
+            elif isinstance(item, dict) and definition.get("subAttributes"):
+                _walk(definition["subAttributes"], item, f"{path}.", undeclared, mistyped)
+
+
+def _json_type(value: object) -> str:
+    return {bool: "boolean", int: "number", float: "number", str: "string", dict: "object", list: "array"}.get(
+        type(value), type(value).__name__)
+
+
+def _compare(ctx: CheckContext) -> tuple[list[str], list[str]]:
+    read, schemas = _declared_user(ctx)
+    undeclared: list[str] = []
+    mistyped: list[str] = []
+    core = {k: v for k, v in read.items() if not k.startswith("urn:") and k.lower() not in _COMMON}
+    _walk(schemas[USER].get("attributes") or [], core, "", undeclared, mistyped)
+    for urn, values in read.items():
+        if urn.startswith("urn:") and isinstance(values, dict):
+            definition = next((s for k, s in schemas.items() if k.lower() == urn.lower()), None)
+            if definition is None:
+                undeclared.append(f"{urn} (not in /Schemas)")
+            else:
+                _walk(definition.get("attributes") or [], values, f"{urn}:", undeclared, mistyped)
+    return undeclared, mistyped
+
+
+@check("discovery.consistency.attribute-types", "Returned attributes have the type and plurality /Schemas declares",
+       "RFC 7643 §2.3, §2.4, §7", "MUST", writes=True)
+def attribute_types(ctx: CheckContext) -> None:
+    """A client reads values by the server's own schema: an attribute declared boolean, complex or multiValued comes back as a JSON boolean, an object, an array (RFC 7643 §2.3 data types, §2.4 multi-valued attributes)."""
+    _undeclared, mistyped = _compare(ctx)
+    ctx.expect(not mistyped, "; ".join(mistyped[:5]) + (f" (+{len(mistyped) - 5} more)" if len(mistyped) > 5 else ""))
+
+
+@check("discovery.consistency.attributes-declared", "Every returned attribute is defined in /Schemas",
+       "RFC 7643 §3, §7", "SHOULD", writes=True)
+def attributes_declared(ctx: CheckContext) -> None:
+    """A resource's attributes are those of the schemas it lists (RFC 7643 §3: 'schemas ... indicate the namespaces of the SCIM schemas that define the attributes present'); an attribute /Schemas does not define cannot be discovered by a client."""
+    undeclared, _mistyped = _compare(ctx)
+    ctx.expect(not undeclared, "not defined in /Schemas: " + ", ".join(undeclared[:8])
+               + (f" (+{len(undeclared) - 8} more)" if len(undeclared) > 8 else ""))
+
+
+_SAMPLE = {"boolean": True, "integer": 1, "decimal": 1.5, "dateTime": "2026-01-01T00:00:00Z"}
+
+
+def _sample(ctx: CheckContext, attr: dict) -> object:
+    """A value of the declared type for a required attribute (namespaced when it is a string)."""
+    kind = str(attr.get("type"))
+    if kind == "complex":
+        value: object = {str(s.get("name")): _sample(ctx, s) for s in attr.get("subAttributes") or []
+                         if s.get("required") is True}
+    elif kind in _SAMPLE:
+        value = _SAMPLE[kind]
+    else:
+        value = f"{ctx.name('req')}@example.test" if "mail" in str(attr.get("name")).lower() else ctx.name("req")
+    return [value] if attr.get("multiValued") else value
+
+
+@check("discovery.consistency.required-declared", "A User with only the attributes /Schemas declares required is created",
+       "RFC 7643 §2.2 (required), §7", "SHOULD", writes=True)
+def required_declared(ctx: CheckContext) -> None:
+    """'required: A Boolean value that specifies whether or not the attribute is required' (RFC 7643 §7). A generic client builds a User from /Schemas; a server that refuses one carrying every declared required attribute requires more than it declares, and every such client fails against it."""
+    d = ctx.discovery
+    ctx.require(d.attribute(USER, "userName"), "the User schema could not be read from /Schemas")
+    schema = next(s for k, s in d.schemas.items() if k.lower() == USER.lower())
+    required = [a for a in schema.get("attributes") or [] if a.get("required") is True]
+    body: dict = {"schemas": [USER], "userName": ctx.name("min")}
+    for attr in required:
+        if str(attr.get("name")).lower() != "username":
+            body[str(attr.get("name"))] = _sample(ctx, attr)
+    r = ctx.post("Users", body)
+    if r.status in (200, 201) and r.body.get("id"):
+        ctx.track("Users", str(r.body["id"]))
+    names = ", ".join(str(a.get("name")) for a in required) or "none"
+    ctx.expect_status(r, 201, doing=f"POST /Users with only the declared required attributes ({names})")

@@ -45,14 +45,15 @@ def _query(ctx: CheckContext, trio: dict, expression: str, doing: str) -> set[st
 
 
 def _operator_check(cid: str, title: str, expression: str, expected: set[str], level: str = "MUST",
-                    section: str = "RFC 7644 §3.4.2.2") -> None:
+                    section: str = "RFC 7644 §3.4.2.2", doc: str = "") -> None:
     def run(ctx: CheckContext) -> None:
         trio = _trio(ctx)
         got = _query(ctx, trio, expression.format(scope=trio["_scope"]["prefix"]), expression)
         ctx.expect(got == expected, f"filter {expression!r} returned {sorted(got) or 'nothing'}, "
                                     f"expected {sorted(expected) or 'nothing'}")
 
-    run.__doc__ = f"Filter {expression!r} over three known users returns exactly {sorted(expected) or 'none'}."
+    run.__doc__ = (doc + " " if doc else "") + (
+        f"Filter {expression!r} over three known users returns exactly {sorted(expected) or 'none'}.")
     run.__name__ = cid.replace(".", "_").replace("-", "_")
     check(cid, title, section, level, writes=True, requires=F)(run)
 
@@ -81,7 +82,14 @@ _operator_check("filters.sub-attribute", "A sub-attribute path filters (name.giv
 _operator_check("filters.value-path", "A value path filters multi-valued attributes (emails[type eq ...])",
                 'emails[type eq "work" and value co "-charlie@"]', {"charlie"})
 _operator_check("filters.case-insensitive-value", "String comparison follows caseExact=false (userName)",
-                'userName eq "{scope}-ALPHA"', {"alpha"}, section="RFC 7644 §3.4.2.2; RFC 7643 §2.2 (caseExact)")
+                'userName eq "{scope}-ALPHA"', {"alpha"}, section="RFC 7644 §3.4.2.2; RFC 7643 §2.2 (caseExact)",
+                doc="userName has caseExact false (RFC 7643 §4.1.1), so a filter value in another case matches it.")
+_operator_check("filters.case-exact-value", "String comparison follows caseExact=true (externalId)",
+                'externalId eq "{scope}-ALPHA-ext" or externalId eq "{scope}-bravo-ext"', {"bravo"}, level="SHOULD",
+                section="RFC 7644 §3.4.2.2; RFC 7643 §3.1 (externalId caseExact)",
+                doc="externalId: 'This attribute has \"caseExact\" as \"true\"' (RFC 7643 §3.1), and string filters "
+                    "compare by the attribute's caseExact (RFC 7644 §3.4.2.2): a different case must not match. "
+                    "(SHOULD: a server that matches it anyway breaks no client that sends the stored value.)")
 _operator_check("filters.case-insensitive-names", "Attribute names and operators are case-insensitive",
                 'TITLE EQ "Engineer"', {"alpha"})
 _operator_check("filters.meta", "meta.lastModified compares as a dateTime", 'meta.lastModified gt "2000-01-01T00:00:00Z"',

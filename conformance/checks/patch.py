@@ -166,6 +166,21 @@ def remove_attribute(ctx: CheckContext) -> None:
     ctx.expect(got.get("nickName") in (None, ""), f"nickName is still {got.get('nickName')!r}")
 
 
+@check("patch.remove.sub-attribute", "remove with a sub-attribute path clears only that sub-attribute",
+       "RFC 7644 §3.5.2.2; §3.10", "MUST", writes=True, requires=P)
+def remove_sub_attribute(ctx: CheckContext) -> None:
+    """A path may name a sub-attribute of a complex attribute ('name.middleName', §3.10); 'the attribute and its associated value is removed, and the attribute SHALL be considered unassigned', while its siblings stay."""
+    body = ctx.user_body()
+    body["name"] = {**body["name"], "middleName": "Byron"}
+    user = ctx.create("Users", body, "a test User with a middle name")
+    r = ctx.patch(f"Users/{user['id']}", {"op": "remove", "path": "name.middleName"})
+    got = patched(ctx, "Users", user["id"], r, "PATCH remove name.middleName")
+    name = got.get("name") or {}
+    ctx.expect(name.get("middleName") in (None, ""), f"name.middleName is still {name.get('middleName')!r}")
+    ctx.expect(name.get("givenName") == body["name"]["givenName"] and name.get("familyName") == body["name"]["familyName"],
+               f"the other name parts changed: {name!r}")
+
+
 @check("patch.remove.value-filter", "remove with a value filter removes only matching values", "RFC 7644 §3.5.2.2",
        "MUST", writes=True, requires=P)
 def remove_filtered(ctx: CheckContext) -> None:

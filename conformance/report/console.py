@@ -1,10 +1,11 @@
-"""The console summary (rich): totals by level, then every check that did not pass."""
+"""The console summary (rich): totals by level, then every check that did not pass, failures first."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from ..verdicts import VERDICT_ORDER
@@ -27,13 +28,12 @@ def print_summary(report: dict[str, Any], console: Console | None = None, verbos
     console.print(levels)
     order = {v.value: i for i, v in enumerate(VERDICT_ORDER)}
     shown = [c for c in report["checks"] if verbose or c["verdict"] in ("fail", "error", "warning")]
-    if shown:
-        table = Table(show_lines=False)
-        for col in ("verdict", "level", "check", "section", "reason"):
-            table.add_column(col, overflow="fold")
-        for c in sorted(shown, key=lambda c: order[c["verdict"]]):
-            table.add_row(f"[{STYLE[c['verdict']]}]{c['verdict']}[/]", c["level"], c["id"], c["section"], _short(c["reason"]))
-        console.print(table)
+    # One block per check rather than a table: the reason and section stay whole at any width (CI logs are 80 columns).
+    for c in sorted(shown, key=lambda c: order[c["verdict"]]):
+        console.print(f"[{STYLE[c['verdict']]}]{c['verdict']:<8}[/] {c['level']:<6} [bold]{escape(c['id'])}[/] "
+                      f"({escape(c['section'])})", soft_wrap=True, highlight=False)
+        if c["reason"]:
+            console.print(f"                {escape(_short(' '.join(c['reason'].split()), 400))}", soft_wrap=True, highlight=False)
     t = report["summary"]["by_verdict"]
     console.print(f"{report['summary']['total']} checks in {report['duration_s']:.2f} s: "
                   + ", ".join(f"{t[v.value]} {v.value}" for v in VERDICT_ORDER))

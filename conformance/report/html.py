@@ -9,6 +9,7 @@ and responses that prove it. No scripts, no external assets.
 from __future__ import annotations
 
 import json
+import re
 from html import escape
 from typing import Any
 
@@ -28,6 +29,26 @@ details.check>summary{cursor:pointer} .id{font-family:ui-monospace,monospace;col
 pre{background:#f6f8fa;border:1px solid #eee;padding:.5rem;overflow-x:auto;white-space:pre-wrap;word-break:break-all;font-size:12px}
 h2{margin-top:2rem;border-bottom:1px solid #ddd}
 """
+
+
+_REF = re.compile(r"RFC (\d{4})|§(\d+(?:\.\d+)*)")
+
+
+def _linked_section(section: str) -> str:
+    """The section text, escaped, with each 'RFC nnnn' and '§x.y' linked to the RFC text (a '§' refers to the last RFC named)."""
+    out, last, rfc = [], 0, None
+    for m in _REF.finditer(section):
+        out.append(escape(section[last:m.start()]))
+        if m.group(1):
+            rfc = m.group(1)
+            out.append(f"<a href='https://www.rfc-editor.org/rfc/rfc{rfc}'>{escape(m.group(0))}</a>")
+        elif rfc:
+            out.append(f"<a href='https://www.rfc-editor.org/rfc/rfc{rfc}#section-{m.group(2)}'>{escape(m.group(0))}</a>")
+        else:
+            out.append(escape(m.group(0)))
+        last = m.end()
+    out.append(escape(section[last:]))
+    return "".join(out)
 
 
 def _pretty(text: str | None) -> str:
@@ -53,7 +74,7 @@ def _check(c: dict[str, Any]) -> str:
     reason = f"<div class='reason'>{escape(c['reason'])}</div>" if c["reason"] else ""
     notes = "".join(f"<div>{escape(n)}</div>" for n in c["notes"])
     exchanges = "".join(_exchange(e) for e in c["exchanges"])
-    body = (f"<div><b>{escape(c['section'])}</b> · {escape(c['level'])} · profiles {escape(', '.join(c['profiles']))}</div>"
+    body = (f"<div><b>{_linked_section(c['section'])}</b> · {escape(c['level'])} · profiles {escape(', '.join(c['profiles']))}</div>"
             f"<div class='req'>{escape(c['requirement'])}</div>{reason}{notes}"
             f"<details><summary>{len(c['exchanges'])} exchange(s)</summary>{exchanges}</details>")
     return (f"<details class='check'{open_attr}><summary><span class='v {c['verdict']}'>{c['verdict']}</span>"

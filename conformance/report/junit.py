@@ -1,6 +1,7 @@
 """JUnit XML rendered from the JSON report: one testcase per check, classname = area.
 
-fail -> <failure>, error -> <error>, skipped -> <skipped>; a warning passes
+fail -> <failure>, error -> <error>, skipped -> <skipped>; a run that could not start or was
+interrupted adds an <error> testcase ``scim.run``; a warning passes
 in JUnit terms (CI should not break on SHOULD) but its reason is kept in
 <system-out> with the level, so it stays visible in CI dashboards.
 """
@@ -25,9 +26,11 @@ def _exchanges_text(check: dict[str, Any]) -> str:
 
 def render_junit(report: dict[str, Any]) -> str:
     counts = report["summary"]["by_verdict"]
+    fatal = report.get("fatal")
     suite = ET.Element("testsuite", {
-        "name": "scim-conformance " + ",".join(report["profiles"]), "tests": str(report["summary"]["total"]),
-        "failures": str(counts["fail"]), "errors": str(counts["error"]), "skipped": str(counts["skipped"]),
+        "name": "scim-conformance " + ",".join(report["profiles"]),
+        "tests": str(report["summary"]["total"] + (1 if fatal else 0)), "failures": str(counts["fail"]),
+        "errors": str(counts["error"] + (1 if fatal else 0)), "skipped": str(counts["skipped"]),
         "time": f"{report['duration_s']:.3f}", "timestamp": report["started_at"]})
     props = ET.SubElement(suite, "properties")
     for key in ("target", "namespace_prefix", "read_only"):
@@ -46,5 +49,10 @@ def render_junit(report: dict[str, Any]) -> str:
         if check["verdict"] == "warning":
             out += f"\nWARNING: {check['reason']}\n{_exchanges_text(check)}"
         ET.SubElement(case, "system-out").text = out
+    if fatal:
+        # A run that could not start (or was interrupted) must not look like an empty green suite in CI.
+        case = ET.SubElement(suite, "testcase", {"classname": "scim.run", "name": "run", "time": "0"})
+        ET.SubElement(case, "error", {"message": fatal}).text = "\n".join(
+            f"> {e['method']} {e['url']}\n< {e['status'] or e.get('note')}" for e in report.get("setup_exchanges", []))
     ET.indent(suite)
     return '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(suite, encoding="unicode") + "\n"

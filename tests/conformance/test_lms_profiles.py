@@ -13,11 +13,10 @@ from __future__ import annotations
 import json
 
 import requests
+from conformance_support import verdicts
 
 from conformance.registry import select
 from conformance.runner import RunOptions, run_suite
-
-from .conftest import verdicts
 
 ENTRA_DIALECT_REFUSED_BY_RFC = {
     "entra.patch-default", "entra.disable-string", "entra.add-extension", "entra.pathless-dotted",
@@ -33,7 +32,8 @@ def test_rfc_profile_passes_the_rfc_core_and_refuses_entras_dialect(lms_target):
     assert verdicts(result, "fail") == ENTRA_DIALECT_REFUSED_BY_RFC
     assert not verdicts(result, "fail") & rfc_ids
     assert verdicts(result, "error") == set() and verdicts(result, "warning") == set()
-    assert verdicts(result, "skipped") == {"readonly.immutable"}  # the core User schema has no immutable string
+    # The core User schema declares no immutable string and no returned=request string to test.
+    assert verdicts(result, "skipped") == {"readonly.immutable", "attributes.returned-request"}
     assert len(result.results) >= 180
     assert result.exit_code == 1
     # Everything the run created is gone; the refusal says why, in the server's words.
@@ -69,6 +69,10 @@ def test_email_keyed_profile_shows_its_vendor_behaviour(lms_target):
         "patch.replace.value-filter", "patch.replace.multi-valued", "entra.patch-default",  # new email -> new account
         "patch.replace.filter-no-match",  # inherited from entra-tolerant: a missing filtered element is created
     }
+    # It requires name.givenName without declaring it required in /Schemas: a generic client cannot know.
+    assert verdicts(result, "warning") == {"errors.unknown-schema", "discovery.consistency.required-declared"}
+    hidden = next(r for r in result.results if r.check.id == "discovery.consistency.required-declared")
+    assert "'name.givenName' is required by this LMS" in hidden.reason
     display = next(r for r in result.results if r.check.id == "entra.create-user-display-name")
     assert "Invalid or forbidden key found: displayName" in display.reason
     forked = next(r for r in result.results if r.check.id == "patch.replace.value-filter")

@@ -7,7 +7,7 @@ whatever the verdict.
 
 from __future__ import annotations
 
-from .conftest import verdicts
+from conformance_support import verdicts
 
 
 def _by_id(result):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from importlib.metadata import entry_points
 
-from .conftest import TOKEN
+from conformance_support import TOKEN
 
 pytest_plugins = ["pytester"]
 

@@ -6,10 +6,9 @@ import json
 import xml.etree.ElementTree as ET
 
 from click.testing import CliRunner
+from conformance_support import TOKEN
 
 from simulator.cli import main
-
-from .conftest import TOKEN
 
 
 def invoke(*args: str):
@@ -42,7 +41,13 @@ def test_a_broken_must_exits_1_and_the_html_puts_failures_first(lms_target, tmp_
     assert result.exit_code == 1, result.output
     page = html.read_text()
     assert page.index("entra.disable-string") < page.index("users.get")  # fails before passes
-    assert "RFC 7644 §3.5.2" in page and "HTTP 400" in page and "Operations" in page  # the proving exchange
+    assert "HTTP 400" in page and "Operations" in page  # the proving exchange
+    # Each section reference links to the RFC text it cites.
+    assert "<a href='https://www.rfc-editor.org/rfc/rfc7644#section-3.4.1'>§3.4.1</a>" in page
+    # The console names each failing check with its level, section and whole reason, one check per block.
+    lines = result.output.splitlines()
+    at = next(i for i, line in enumerate(lines) if line.startswith("fail     MUST   entra.disable-string"))
+    assert "(Entra provisioning (Disable, no flag))" in lines[at] and "aadOptscim062020" in lines[at + 1]
     for report in (page, (tmp_path / "r.json").read_text(), result.output):
         assert TOKEN not in report
     assert "&lt;redacted&gt;" in page
@@ -76,7 +81,7 @@ def test_read_only_creates_nothing_and_skips_writes(lms_target, tmp_path):
 
 
 def test_could_not_run_exits_2_with_one_line(lms_target):
-    from .conftest import free_port
+    from conformance_support import free_port
 
     unreachable = invoke("--target", f"http://127.0.0.1:{free_port()}/scim/v2", "--token", "x", "-k", "users.list")
     assert unreachable.exit_code == 2
