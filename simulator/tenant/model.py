@@ -272,6 +272,7 @@ class Tenant:
             unknown = set(attrs) - USER_ATTRIBUTES
             if unknown:
                 raise InvalidValue(f"unknown user attribute(s): {', '.join(sorted(unknown))}")
+            _check_booleans(attrs)
             manager_id = attrs.get("managerId")
             if manager_id is not None and manager_id not in self.users:
                 raise InvalidValue(f"manager '{manager_id}' does not exist")
@@ -320,6 +321,7 @@ class Tenant:
             unknown = set(changes) - USER_ATTRIBUTES - {"userPrincipalName", "displayName"}
             if unknown:
                 raise InvalidValue(f"unknown user attribute(s): {', '.join(sorted(unknown))}")
+            _check_booleans(changes)
             if "userPrincipalName" in changes:
                 new_upn = changes["userPrincipalName"]
                 if "@" not in new_upn:
@@ -829,6 +831,14 @@ class Tenant:
 
 
 USER_ATTRIBUTES = frozenset(f.name for f in fields(User)) - {"id", "userPrincipalName", "displayName", "deletedDateTime"}
+#: user attributes Graph types as Edm.Boolean: "maybe" or "false" (text) would silently read as enabled
+BOOLEAN_USER_ATTRIBUTES = frozenset(f.name for f in fields(User) if f.type in (bool, "bool"))
+
+
+def _check_booleans(attrs: dict[str, Any]) -> None:
+    for name in BOOLEAN_USER_ATTRIBUTES & attrs.keys():
+        if not isinstance(attrs[name], bool):
+            raise InvalidValue(f"{name} must be true or false, got {attrs[name]!r}")
 GROUP_ATTRIBUTES = frozenset(f.name for f in fields(Group)) - {"id", "displayName", "members"}
 
 

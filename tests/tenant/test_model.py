@@ -57,6 +57,7 @@ def test_guest_user_gets_ext_upn_and_guest_type(tenant):
     ("no-at-sign", {}, InvalidValue),
     ("new@contoso.onmicrosoft.com", {"favouriteColour": "blue"}, InvalidValue),
     ("new@contoso.onmicrosoft.com", {"managerId": "00000000-0000-0000-0000-000000000000"}, InvalidValue),
+    ("new@contoso.onmicrosoft.com", {"accountEnabled": "maybe"}, InvalidValue),
 ])
 def test_refused_create_leaves_the_directory_unchanged(tenant, upn, attrs, error):
     make_user(tenant, "adele")
@@ -77,6 +78,9 @@ def test_update_journals_old_and_new_values_and_skips_no_ops(tenant):
     assert tenant.journal.last_seq == seq + 1
     with pytest.raises(InvalidValue):
         tenant.update_user(user.id, shoeSize=44)
+    with pytest.raises(InvalidValue, match="accountEnabled must be true or false"):
+        tenant.update_user(user.id, accountEnabled="false")  # text would read as enabled
+    assert user.accountEnabled is True and tenant.journal.last_seq == seq + 1
 
 
 def test_disable_and_enable(tenant):
