@@ -431,8 +431,10 @@ class GraphSource(Source):
         except requests.RequestException as exc:
             raise SourceError(f"cannot reach the token endpoint: {type(exc).__name__}") from None
         if "access_token" not in result:
-            description = str(result.get("error_description") or result.get("error") or "no token")
-            raise SourceError(f"Graph refused the client credentials: {description.splitlines()[0]}")
+            code = result.get("error")
+            description = str(result.get("error_description") or "").splitlines()[0:1]
+            reason = ": ".join(part for part in (code, *description) if part) or "no token"
+            raise SourceError(f"Graph refused the client credentials: {reason}")
         return result["access_token"]
 
     def _get(self, url: str, *, params: dict[str, str] | None = None, allow_404: bool = False) -> dict[str, Any] | None:

@@ -88,6 +88,6 @@ def test_refused_client_credentials_are_a_one_line_source_error(graph_server, sc
     source = source_for(job)
     assert isinstance(source, GraphSource)
 
-    with pytest.raises(SourceError, match="Graph refused the client credentials: AADSTS7000215"):
+    with pytest.raises(SourceError, match="Graph refused the client credentials: invalid_client: AADSTS7000215"):
         source.read_all()
     source.close()
