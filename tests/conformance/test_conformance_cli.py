@@ -81,7 +81,7 @@ def test_read_only_creates_nothing_and_skips_writes(lms_target, tmp_path):
 
 
 def test_could_not_run_exits_2_with_one_line(lms_target):
-    from conformance_support import free_port
+    from scim2_server_process import free_port
 
     unreachable = invoke("--target", f"http://127.0.0.1:{free_port()}/scim/v2", "--token", "x", "-k", "users.list")
     assert unreachable.exit_code == 2

@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-import shutil
-import socket
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
 import requests
 from click.testing import CliRunner
+from scim2_server_process import running_scim2_server
 
 from simulator.cli import main
 from simulator.tenant import snapshot
@@ -19,37 +15,11 @@ from simulator.tenant import snapshot
 from .conftest import TOKEN, add_people, new_tenant, run
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture
-def scim2_server_process():
+def scim2_server_process(tmp_path):
     """``scim2-server --port N --bearer-token T``; yields its base URL and stops it after the test."""
-    command = shutil.which("scim2-server") or str(Path(sys.executable).with_name("scim2-server"))
-    for _attempt in range(5):  # another process may take the port between the probe and the bind
-        port = free_port()
-        proc = subprocess.Popen([command, "--hostname", "127.0.0.1", "--port", str(port), "--bearer-token", TOKEN],
-                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-        base = f"http://127.0.0.1:{port}/v2"
-        deadline = time.time() + 30
-        while time.time() < deadline and proc.poll() is None:
-            try:
-                if requests.get(f"{base}/ServiceProviderConfig", timeout=1).status_code < 500:
-                    break
-            except requests.ConnectionError:
-                time.sleep(0.1)
-        if proc.poll() is None:
-            break
-    else:
-        raise AssertionError("scim2-server did not start")
-    try:
+    with open(tmp_path / "scim2-server.log", "w") as log, running_scim2_server(TOKEN, log) as base:
         yield base
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
 
 
 def make_job(base: str, tmp_path: Path, monkeypatch, dialect: str) -> tuple[CliRunner, Path]:
