@@ -4,8 +4,9 @@ Nothing here decides what a request looks like: the job preset's mappings
 (``simulator/provisioning/presets``) turn a source object into target values,
 ``resources.creation_body`` nests them into the POST body, ``resources.diff`` and
 ``Dialect.attribute_operations`` make the update PATCH, ``Dialect.members_add`` /
-``members_remove`` the membership PATCHes, and ``ScimClient.equality_filter`` the
-matching query. The load test therefore sends byte for byte what
+``members_remove`` the membership PATCHes, ``Dialect.manager_set`` the manager
+reference PATCH (on the preset's manager row), and ``ScimClient.equality_filter``
+the matching query. The load test therefore sends byte for byte what
 ``entrasim provision`` sends, in either dialect, only faster and without the
 job's pacing.
 
@@ -28,6 +29,7 @@ from simulator.provisioning.resources import (
     creation_body,
     diff,
     read_path,
+    reference_id,
     reference_paths,
     same_value,
     target_paths,
@@ -65,6 +67,8 @@ class EntraRequests:
         self.paths = {kind: target_paths(mapping) for kind, mapping in self.mappings.items()}
         self.references = {kind: reference_paths(mapping) for kind, mapping in self.mappings.items()}
         self.members_per_patch = max(1, job.settings.members_per_patch)
+        #: the user mapping's reference row (the enterprise extension's manager); None when the preset maps none
+        self.manager_row = next((row for row in job.users.attributes if row.reference), None)
 
     # -- source objects
     @staticmethod
@@ -133,6 +137,18 @@ class EntraRequests:
 
     def members_remove_body(self, target_ids: list[str]) -> dict[str, Any]:
         return Dialect.body(self.dialect.members_remove(target_ids))
+
+    def manager_body(self, manager_target_id: str, had_manager: bool) -> dict[str, Any]:
+        """Entra's reference PATCH setting a user's manager (``Add``, or ``Replace`` over another manager)."""
+        if self.manager_row is None:
+            raise ValueError(f"preset '{self.preset}' maps no manager attribute")
+        return Dialect.body(self.dialect.manager_set(self.manager_row.target, manager_target_id, had_manager))
+
+    def manager_of(self, resource: dict[str, Any] | None) -> str | None:
+        """The manager id a user resource read back from the target holds (None: none, or no manager row)."""
+        if self.manager_row is None or resource is None:
+            return None
+        return reference_id(read_path(resource, self.manager_row.target))
 
     # -- checking
     def compare(self, obj: GeneratedUser | GeneratedGroup, resource: dict[str, Any]) -> list[Mismatch]:

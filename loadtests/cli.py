@@ -108,8 +108,8 @@ def _entrasim(*args: str) -> list[str]:
 
 
 @contextmanager
-def _server(args: list[str], info_file: Path, what: str) -> Iterator[dict[str, Any]]:
-    """Start an entrasim server, yield its info file once it is written, stop it (SIGTERM, then SIGKILL)."""
+def _server(args: list[str], info_file: Path, what: str) -> Iterator[tuple[dict[str, Any], int]]:
+    """Start an entrasim server, yield its info file (once written) and pid, stop it (SIGTERM, then SIGKILL)."""
     log = tempfile.TemporaryFile()
     process = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT)
     try:
@@ -123,7 +123,7 @@ def _server(args: list[str], info_file: Path, what: str) -> Iterator[dict[str, A
                 raise LoadCliError(f"the {what} did not write its info file within {SERVER_START_TIMEOUT:g} s")
             time.sleep(0.1)
         time.sleep(0.05)  # the file is written whole (write then rename), but be kind to slow disks
-        yield json.loads(info_file.read_text(encoding="utf-8"))
+        yield json.loads(info_file.read_text(encoding="utf-8")), process.pid
     finally:
         if process.poll() is None:
             process.send_signal(signal.SIGTERM)
@@ -162,6 +162,9 @@ def _locust(locustfile: str, args: list[str], env: dict[str, str], processes: in
 
 
 def _finish(returncode: int) -> None:
+    """Exit as Locust did: 1 is a FAIL verdict (said once more here), 2 a refused start (the locustfile said why)."""
+    if returncode == 2:
+        sys.exit(2)
     if returncode != 0:
         click.echo(f"entrasim: error: the load test failed (locust exit code {returncode}; see the verdict above)",
                    err=True)
@@ -187,12 +190,52 @@ def _scim_run(locustfile: str, extra_args: list[str], *, target, token, ca_bundl
         return
     with tempfile.TemporaryDirectory(prefix="entrasim-load-") as tmp:
         info_file = Path(tmp) / "lms.json"
+        run["summary_json"] = summary_json or str(Path(tmp) / "summary.json")
         server = _entrasim("serve", "lms", "--profile", lms_profile, "--port", "0", "--info-file", str(info_file))
-        with _server(server, info_file, "SCIM LMS") as info:
+        with _server(server, info_file, "SCIM LMS") as (info, pid):
             env["ENTRASIM_SCIM_TOKEN"] = info["token"]
             click.echo(f"entrasim load: SCIM LMS ({info['profile']}) at {info['base_url']}", err=True)
+            cpu_before = process_cpu_seconds(pid)
             code = _locust(locustfile, ["--scim-url", info["base_url"], *args], env, **run)
+            cpu_after = process_cpu_seconds(pid)
+        if cpu_before is not None and cpu_after is not None:
+            _add_target_cost(Path(run["summary_json"]), cpu_after - cpu_before, f"SCIM LMS ({info['profile']})",
+                             write=bool(summary_json))
     _finish(code)
+
+
+def process_cpu_seconds(pid: int) -> float | None:
+    """User plus system CPU seconds of a running process (Linux ``/proc``); None where that cannot be read."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def _add_target_cost(summary_file: Path, cpu_seconds: float, what: str, write: bool) -> None:
+    """The mock's own CPU per request, next to the load generator's: which side bounds the run, in numbers.
+
+    The mock served the run's requests plus the ceiling probe's (and the few reads
+    of the final check, not counted), so the figure is a slight overestimate.
+    """
+    try:
+        summary = json.loads(summary_file.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return
+    requests = summary.get("counters", {}).get("requests", 0) + \
+        (summary.get("targetCeiling") or {}).get("probeRequests", 0)
+    if not requests or cpu_seconds <= 0:
+        return
+    per_request = cpu_seconds * 1000 / requests
+    summary["target"] = {"what": what, "cpuSeconds": round(cpu_seconds, 2), "requests": requests,
+                         "cpuMsPerRequest": round(per_request, 3),
+                         "requestsPerSecondPerCore": round(1000 / per_request)}
+    click.echo(f"  target, {what}: {per_request:.3f} ms CPU a request over {cpu_seconds:.1f} s of CPU "
+               f"({requests:,} requests, probe included), so its one process serves at most "
+               f"~{1000 / per_request:,.0f} req/s on a free core")
+    if write:
+        summary_file.write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
 
 
 # ------------------------------------------------------------------ commands
@@ -243,7 +286,7 @@ def graph_read(graph_info, users_total, groups_total, seed, throttle_every, thro
         info_file = Path(tmp) / "graph.json"
         server = _entrasim("serve", "graph", "--tls", "--control", "--quiet", "--port", "0", "--users", str(users_total),
                            "--groups", str(groups_total), "--seed", str(seed), "--info-file", str(info_file))
-        with _server(server, info_file, "Graph mock") as info:
+        with _server(server, info_file, "Graph mock") as (info, _pid):
             click.echo(f"entrasim load: Graph mock at {info['graph_url']}", err=True)
             code = _locust("graph_read.py", ["--graph-info", str(info_file), *args], env, **run)
     _finish(code)

@@ -17,6 +17,11 @@ This module gives the three locustfiles the same behaviour in both:
 - **The end.** A finite job (the initial sync) ends when every shard is done:
   the process (or the master, once every worker reported) stops the test, and
   quits in ``--headless`` mode, without waiting for ``--run-time``.
+- **Client cost.** Each process measures the CPU time it spent (user and
+  system, ``time.process_time``) from the start of its work to the end of its
+  shard or of the test, and reports it as the ``client_cpu_ms`` counter, so the
+  summary can show the load generator's CPU per request next to the target's
+  ceiling: which of the two bounds the run is visible in every summary.
 - **Verdicts.** Checks that need a process's own memory (what it changed) run
   where the users ran, at ``test_stop``, and travel to the master with the
   counters; checks that only need the target run on the master.
@@ -97,6 +102,7 @@ class Coordinator:
         #: called at test_stop on the master (or the lone process), once every report is in: verdict and summary
         self.final: Callable[[], None] | None = None
         self.started_at: float | None = None
+        self._cpu_start = time.process_time()
 
     # -- wiring
     def install(self, environment: Environment) -> None:
@@ -134,6 +140,11 @@ class Coordinator:
     def begin_process(self) -> None:
         """Called at test_start in a process that runs users: a fresh report under this process's index."""
         self.local = ProcessReport(index=self.shard()[0])
+        self._cpu_start = time.process_time()
+
+    def _record_cpu(self) -> None:
+        """This process's CPU time since ``begin_process`` (replaces, never adds: reports are sent more than once)."""
+        self.local.counters["client_cpu_ms"] = int((time.process_time() - self._cpu_start) * 1000)
 
     def set_blocks(self, total_blocks: int) -> None:
         """Called at test_start by the locustfile: this process's blocks become its users' queue."""
@@ -163,6 +174,7 @@ class Coordinator:
             self._shard_done()
 
     def _shard_done(self) -> None:
+        self._record_cpu()
         self.local.finished = time.time()
         self.local.done = True
         logger.info("shard %d done: %s", self.local.index, dict(self.local.counters))
@@ -218,6 +230,8 @@ class Coordinator:
             if self.final is not None:
                 self.final()
             return
+        if not self.local.done:  # a finished shard keeps the CPU of its work, not of the idle wait after it
+            self._record_cpu()
         if self.local_checks is not None:
             try:
                 self.local.checks = self.local_checks()

@@ -5,7 +5,9 @@ user, so a gigabyte for a million): right for a mock, wrong for a load generator
 whose workers each need only their own shard. Here every user and group is a
 pure function of ``(seed, index)``: any process can produce object 734,211
 without producing the others, and two processes given the same seed agree on
-every attribute, id and membership.
+every attribute, id and membership. Different seeds give disjoint directories
+(user names carry the seed in their domain, group names end with it), so runs
+with different seeds can share one target.
 
 The directory is cut into **blocks** of ``block_size`` consecutive users. Group
 ``g`` belongs to block ``g % blocks`` and draws its members from that block's
@@ -13,7 +15,13 @@ users only (department-sized groups: the first group of a block holds every user
 of the block, the next half of them, then a third...). A block is therefore
 self-contained: whoever provisions it creates its users, then its groups, then
 the memberships, knowing every target id it needs. Blocks are the unit of
-sharding (``sharding.py``): no user or group is ever sent by two Locust users.
+sharding (``coordination.py``): no user or group is ever sent by two Locust users.
+
+Each block is also a reporting line: its first user heads it, and user ``k`` of
+the block (``k`` > 0) reports to user ``(k - 1) // 10`` of the same block, a tree
+of fan-out ten. Managers therefore never cross blocks either, and whoever
+provisions a block can send Entra's manager references (a PATCH once both users
+exist) without waiting for anyone else.
 
 Objects carry Graph's property names (``userPrincipalName``, ``jobTitle``,
 ``officeLocation``, ``businessPhones``...), so the provisioning client's own
@@ -50,6 +58,8 @@ LOCALES = (("en-US", "United States", "US", ("Seattle", "New York", "Austin")),
            ("es-ES", "Spain", "ES", ("Madrid", "Barcelona")))
 
 MAX_USERS = 10_000_000
+#: direct reports of a manager in a block's reporting tree
+MANAGER_FAN_OUT = 10
 
 
 def _digest(seed: int, kind: str, index: int) -> bytes:
@@ -161,6 +171,17 @@ class Directory:
     def block_of_group(self, index: int) -> int:
         return index % self.spec.blocks
 
+    # -- reporting lines
+    def manager_index(self, index: int) -> int | None:
+        """The index of user ``index``'s manager (same block), None for the head of a block."""
+        start = self.block_of_user(index) * self.spec.block_size
+        offset = index - start
+        return None if offset == 0 else start + (offset - 1) // MANAGER_FAN_OUT
+
+    def managers(self) -> int:
+        """Manager references in the directory: every user but the head of each block has one."""
+        return self.spec.users - self.spec.blocks
+
     # -- users
     def user(self, index: int, version: int = 0, enabled: bool = True) -> GeneratedUser:
         """User ``index``; ``version`` > 0 is the same person after ``version`` HR changes (title, office, phone)."""
@@ -173,6 +194,7 @@ class Directory:
         nickname = f"{_ascii(given)}.{_ascii(surname)}.{index}"
         upn = f"{nickname}@{self.spec.domain}"
         department = DEPARTMENTS[self.block_of_user(index) % len(DEPARTMENTS)]
+        manager = self.manager_index(index)
         return GeneratedUser(
             index=index, id=_guid(d), userPrincipalName=upn, displayName=f"{given} {surname}", givenName=given,
             surname=surname, mail=upn, mailNickname=nickname,
@@ -181,7 +203,8 @@ class Directory:
             country=country, usageLocation=usage, city=offices[(d[4] + version) % len(offices)],
             officeLocation=f"{offices[(d[4] + version) % len(offices)]} {1 + (d[5] + version) % 9}",
             businessPhones=[f"+1 425 555 {(index + version) % 10000:04d}"],
-            mobilePhone=f"+1 206 555 {(d[6] * 37 + index + version) % 10000:04d}", accountEnabled=enabled)
+            mobilePhone=f"+1 206 555 {(d[6] * 37 + index + version) % 10000:04d}", accountEnabled=enabled,
+            managerId=None if manager is None else _guid(_digest(self.spec.seed, "user", manager)))
 
     def users_of_block(self, block: int) -> Iterator[GeneratedUser]:
         for index in self.block_user_range(block):
@@ -209,8 +232,8 @@ class Directory:
         else:
             rng = random.Random(f"{self.spec.seed}:members:{index}")
             picked = tuple(sorted(users.start + offset for offset in rng.sample(range(len(users)), size)))
-        group = GeneratedGroup(index=index, id=_guid(d), displayName=f"{department} {kind} {index:07d}",
-                               description=f"{kind} group of block {block}", mailNickname=f"grp{index:07d}",
+        group = GeneratedGroup(index=index, id=_guid(d), displayName=f"{department} {kind} {index:07d}-{self.spec.seed}",
+                               description=f"{kind} group of block {block}", mailNickname=f"grp{index:07d}s{self.spec.seed}",
                                member_indexes=picked)
         group.members = [_guid(_digest(self.spec.seed, "user", member)) for member in picked]
         return group

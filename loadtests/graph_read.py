@@ -44,6 +44,7 @@ import orjson
 from gevent.lock import Semaphore
 from locust import FastHttpUser, between, events, task
 from locust.exception import StopUser
+from locust.runners import WorkerRunner
 
 if __package__ in (None, ""):  # run as `locust -f loadtests/graph_read.py` outside an installed tree
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -96,6 +97,19 @@ def load_info(path: str) -> dict[str, Any]:
     return info
 
 
+def _info_problem(options: Any) -> str | None:
+    """Why ``--graph-info`` (and ``--throttle-every``) cannot be used, in one line; None when they can."""
+    try:
+        info = load_info(options.graph_info)
+    except FileNotFoundError:
+        return f"--graph-info {options.graph_info}: no such file"
+    except (OSError, ValueError) as exc:  # JSONDecodeError is a ValueError
+        return f"--graph-info {options.graph_info}: {exc}" if options.graph_info else str(exc)
+    if options.throttle_every and not info.get("control_url"):
+        return "--throttle-every needs the Graph mock's control API: serve it with --control"
+    return None
+
+
 def _control():
     from simulator.control_client import ControlClient
 
@@ -108,6 +122,11 @@ def _control():
 @events.init.add_listener
 def _init(environment: Any, **_kw: Any) -> None:
     options = environment.parsed_options
+    if options is not None and options.headless and not isinstance(environment.runner, WorkerRunner):
+        problem = _info_problem(options)
+        if problem:  # one line and exit status 2, before any load (as the SCIM locustfiles do)
+            sys.stderr.write(f"entrasim: error: {problem}\n")
+            sys.exit(2)
     if options is not None and options.graph_info and not environment.host:
         environment.host = load_info(options.graph_info)["authority_host"]
     coordinator.install(environment)

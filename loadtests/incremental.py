@@ -34,7 +34,6 @@ from typing import Any
 
 import orjson
 from locust import constant_throughput, events, task
-from locust.exception import StopUser
 
 if __package__ in (None, ""):  # run as `locust -f loadtests/incremental.py` outside an installed tree
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -52,8 +51,11 @@ from loadtests.scim_session import (
     EntraScimUser,
     Run,
     adopt_host,
+    answered,
     configure,
     measure_ceiling,
+    preflight,
+    refuse_start,
 )
 from loadtests.scim_target import TargetError
 
@@ -73,6 +75,7 @@ def _arguments(parser: Any) -> None:
 @events.init.add_listener
 def _init(environment: Any, **_kw: Any) -> None:
     adopt_host(environment)
+    preflight(environment)
     coordinator.install(environment)
     coordinator.final = _final
     coordinator.local_checks = _local_checks
@@ -81,6 +84,9 @@ def _init(environment: Any, **_kw: Any) -> None:
 @events.test_start.add_listener
 def _test_start(environment: Any, **_kw: Any) -> None:
     options = environment.parsed_options
+    if not options.headless and refuse_start(environment):  # the web UI's form can change the options
+        Run.directory = Run.target = None
+        return
     configure(options, ChangeStreamUser)
     if not coordinator.is_worker:
         # forwarded to workers with the other custom options: each user's share of --change-rate
@@ -143,9 +149,11 @@ class ChangeStreamUser(EntraScimUser):
     def on_start(self) -> None:
         super().on_start()
         self.rng = random.Random()
-        block = coordinator.claim()
-        if block is None:
-            raise StopUser()
+        self.held = Adopted(-1, [], [])
+        block = None if self.idle else coordinator.claim()
+        if block is None:  # more Locust users than blocks in this shard: this one stops at its first task
+            self.idle = True
+            return
         self.held = self.adopt(block)
         ADOPTED.append(self.held)
 
@@ -178,7 +186,7 @@ class ChangeStreamUser(EntraScimUser):
         with self.client.get(f"/Groups/{target_id}", name="GET /Groups/[id]", headers=self.headers,
                              catch_response=True) as response:
             if response.status_code != 200:
-                response.failure(f"group read answered {response.status_code}")
+                response.failure(f"group read answered {answered(response)}")
                 return set()
             body = orjson.loads(response.content)
         return {member.get("value") for member in body.get("members") or []}
@@ -186,18 +194,21 @@ class ChangeStreamUser(EntraScimUser):
     # -- changes
     @task(5)
     def update(self) -> None:
+        self.stop_if_idle()
         if self.held.users:
             state = self.rng.choice(self.held.users)
             self.change_user(state, version=state.version + 1, enabled=state.enabled)
 
     @task(1)
     def disable_or_enable(self) -> None:
+        self.stop_if_idle()
         if self.held.users:
             state = self.rng.choice(self.held.users)
             self.change_user(state, version=state.version, enabled=not state.enabled)
 
     @task(4)
     def churn_membership(self) -> None:
+        self.stop_if_idle()
         if not self.held.groups or not self.held.users:
             return
         group = self.rng.choice(self.held.groups)
@@ -210,7 +221,7 @@ class ChangeStreamUser(EntraScimUser):
                                  name=f"PATCH /Groups/[id] (member {'remove' if removing else 'add'})",
                                  data=orjson.dumps(body), headers=self.body_headers, catch_response=True) as response:
             if response.status_code not in (200, 204):
-                response.failure(f"membership PATCH answered {response.status_code}")
+                response.failure(f"membership PATCH answered {answered(response)}")
                 group.pending = False
                 return
         if removing:
@@ -228,7 +239,7 @@ class ChangeStreamUser(EntraScimUser):
         with self.client.get(f"/Users/{state.target_id}", name="GET /Users/[id]", headers=self.headers,
                              catch_response=True) as response:
             if response.status_code != 200:
-                response.failure(f"user read answered {response.status_code}")
+                response.failure(f"user read answered {answered(response)}")
                 return
             current = orjson.loads(response.content)
         desired = Run.directory.user(state.index, version=version, enabled=enabled)
@@ -243,7 +254,7 @@ class ChangeStreamUser(EntraScimUser):
             with self.client.request("PATCH", f"/Users/{state.target_id}", name=name, data=orjson.dumps(body),
                                      headers=self.body_headers, catch_response=True) as response:
                 if response.status_code not in (200, 204):
-                    response.failure(f"update answered {response.status_code}")
+                    response.failure(f"update answered {answered(response)}")
                     state.pending = False
                     return
         state.version, state.enabled, state.changed, state.pending = version, enabled, True, False
@@ -297,6 +308,7 @@ def _final() -> None:
     totals = dict(coordinator.totals())
     result = summary.build("incremental", elapsed=elapsed, counters=totals, processes=processes,
                            ceiling=Run.ceiling, ceiling_source=Run.ceiling_source, checks=checks,
+                           ceiling_requests=Run.target.probe_requests,
                            extra={"changesPerSecond": summary.rate(totals.get("changes", 0), elapsed),
                                   "changeRateAsked": options.change_rate, "preset": options.preset,
                                   "dialect": options.dialect})

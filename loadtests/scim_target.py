@@ -55,6 +55,8 @@ class ScimTarget:
         self.headers = {"Authorization": f"Bearer {token}", "Accept": "application/scim+json"}
         self.body_headers = {**self.headers, "Content-Type": SCIM_JSON}
         self._pool: urllib3.PoolManager | None = None
+        #: requests the last ceiling probe sent (they load the target too: `entrasim load` counts them)
+        self.probe_requests = 0
 
     @property
     def https(self) -> bool:
@@ -82,13 +84,20 @@ class ScimTarget:
 
     def get(self, path: str, params: list[tuple[str, str]] | None = None) -> Any:
         url = self.url + path + ("?" + urlencode(params) if params else "")
-        response = self._http().request("GET", url, headers=self.headers, timeout=30.0, retries=False)
+        try:
+            response = self._http().request("GET", url, headers=self.headers, timeout=30.0, retries=False)
+        except urllib3.exceptions.HTTPError as exc:  # refused, reset, TLS: say which, without a traceback
+            raise TargetError(f"GET {path} failed: {_reason(exc)}") from None
         if response.status != 200:
             raise TargetError(f"GET {path} answered {response.status}")
         try:
             return orjson.loads(response.data)
         except orjson.JSONDecodeError:
             raise TargetError(f"GET {path} did not answer JSON") from None
+
+    def test_connection(self) -> None:
+        """Entra's "Test Connection": ``GET /Users?filter=userName eq "<random GUID>"`` must answer 200."""
+        self.get("/Users", [("filter", ScimClient.equality_filter("userName", str(uuid.uuid4())))])
 
     def total(self, resource: str) -> int:
         """``totalResults`` of ``GET /<resource>?count=0`` (RFC 7644 §3.4.2.4)."""
@@ -117,20 +126,38 @@ class ScimTarget:
         client = HTTPClient.from_url(self.url, **kwargs)
         base = parts.path
         done = [0]
+        errors: list[str] = []
         deadline = time.monotonic() + seconds
 
         def loop() -> None:
-            while time.monotonic() < deadline:
+            while time.monotonic() < deadline and not errors:
                 query = urlencode([("filter", ScimClient.equality_filter("userName", str(uuid.uuid4())))])
-                response = client.get(f"{base}/Users?{query}", headers=self.headers)
-                response.read()
+                try:
+                    response = client.get(f"{base}/Users?{query}", headers=self.headers)
+                    response.read()
+                except (OSError, gevent.Timeout) as exc:
+                    errors.append(f"the ceiling probe failed: {_reason(exc)}")
+                    return
                 if response.status_code != 200:
-                    raise TargetError(f"the ceiling probe got {response.status_code} from GET /Users?filter=...")
+                    errors.append(f"the ceiling probe got {response.status_code} from GET /Users?filter=...")
+                    return
                 done[0] += 1
 
         started = time.monotonic()
         greenlets = [gevent.spawn(loop) for _ in range(concurrency)]
-        gevent.joinall(greenlets, raise_error=True)
+        gevent.joinall(greenlets)
         elapsed = time.monotonic() - started
         client.close()
+        self.probe_requests = done[0]
+        if errors:
+            raise TargetError(errors[0])
         return done[0] / elapsed if elapsed > 0 else 0.0
+
+
+def _reason(exc: BaseException) -> str:
+    """The innermost cause of a connection error, in one line (urllib3 wraps the socket error)."""
+    reason = getattr(exc, "reason", None) or exc
+    text = (str(reason).strip() or type(reason).__name__).splitlines()[0]
+    if text.startswith("<") and ">: " in text:  # "<urllib3.connection.HTTPConnection object at 0x...>: Failed..."
+        text = text.split(">: ", 1)[1]
+    return text

@@ -68,3 +68,35 @@ def test_the_one_pass_builder_sends_the_same_match_and_create_as_the_separate_on
             assert builders.match_and_create(user) == (builders.match_query(user), builders.create_body(user))
         group = directory.group(29)
         assert builders.match_and_create(group) == (builders.match_query(group), builders.create_body(group))
+
+
+def test_each_block_is_a_reporting_tree_of_fan_out_ten():
+    directory = Directory(DirectorySpec(250, 5, seed=1, block_size=100))
+    assert directory.manager_index(0) is None and directory.manager_index(100) is None  # heads of blocks
+    assert [directory.manager_index(i) for i in (1, 10, 11, 20, 21, 99)] == [0, 0, 1, 1, 2, 9]
+    assert directory.manager_index(249) == 200 + (49 - 1) // 10  # the last, partial block has its own tree
+    managers = [directory.manager_index(i) for i in range(250)]
+    assert all(m is None or directory.block_of_user(m) == directory.block_of_user(i) for i, m in enumerate(managers))
+    assert directory.managers() == sum(m is not None for m in managers) == 250 - 3
+    # the user object carries its manager's object id, as Graph's manager relationship would
+    assert directory.user(21).managerId == directory.user(2).id and directory.user(100).managerId is None
+
+
+def test_different_seeds_give_disjoint_directories_that_can_share_a_target():
+    first, second = Directory(DirectorySpec(100, 4, seed=1)), Directory(DirectorySpec(100, 4, seed=2))
+    assert {first.group(i).displayName for i in range(4)}.isdisjoint(second.group(i).displayName for i in range(4))
+    assert {first.user(i).userPrincipalName for i in range(100)}.isdisjoint(
+        second.user(i).userPrincipalName for i in range(100))
+
+
+def test_the_manager_reference_patch_is_the_provisioning_clients_in_both_dialects():
+    path = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager"
+    default, flagged = EntraRequests("customappsso"), EntraRequests("email-keyed", "aadOptscim062020")
+    assert default.manager_body("m1", had_manager=False)["Operations"] == [{"op": "Add", "path": path, "value": "m1"}]
+    assert flagged.manager_body("m1", had_manager=True)["Operations"] == [
+        {"op": "replace", "path": path, "value": {"value": "m1"}}]
+    held = {"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User": {"manager": {"value": "m1"}}}
+    assert default.manager_of(held) == "m1" and default.manager_of({"userName": "x"}) is None
+    # the manager is a reference: never part of the create body, whatever the user's managerId
+    user = Directory(DirectorySpec(30, 1)).user(12)
+    assert user.managerId and "manager" not in str(default.create_body(user))
