@@ -42,7 +42,7 @@ def test_exit_codes_and_report_files(tmp_path):
     assert scenario_cli("run", str(ok)).exit_code == 0
     invalid = write(tmp_path, "invalid.yaml", "scenario: broken\nsteps: []\n")
     result = scenario_cli("run", str(ok), str(invalid))
-    assert result.exit_code == 2 and "invalid.yaml:2: steps: needs at least 1 item(s)" in result.output
+    assert result.exit_code == 2 and "invalid.yaml:2: steps: needs at least 1 item" in result.output
 
 
 def test_k_selects_by_file_name(tmp_path):
