@@ -331,12 +331,23 @@ def install(app: Any, injector: FaultInjector | None, surface: str, describe: De
     A rule that truncates cuts whatever response the request gets: the real one
     when the rule has no status, the injected error when it has one.
     """
-    from flask import Response, g, request
-
     if injector is None:
         return
+    before, after = hooks(injector, surface, describe, render, exempt_prefixes)
+    app.before_request(before)
+    app.after_request(after)
 
-    @app.before_request
+
+def hooks(injector: FaultInjector, surface: str, describe: Describe, render: Render,
+          exempt_prefixes: tuple[str, ...] = ("/_entrasim",)) -> tuple[Callable[[], Any], Callable[[Any], Any]]:
+    """The two Flask hooks ``install`` registers, for an app that calls them from hooks of its own.
+
+    ``before()`` returns the injected response (or None to go on); ``after(response)`` returns the
+    response to send (cut short when the rule truncates). An app on a hot path calls them from its
+    single before/after hook instead of paying for two more hooks per request.
+    """
+    from flask import Response, g, request
+
     def _inject_fault():  # noqa: ANN202 - Flask hook
         if not injector.has_rules or request.path.startswith(exempt_prefixes):
             return None
@@ -372,7 +383,6 @@ def install(app: Any, injector: FaultInjector | None, surface: str, describe: De
             response.headers[key] = value
         return response
 
-    @app.after_request
     def _truncate_body(response):  # noqa: ANN001, ANN202 - Flask hook
         rule = g.get("entrasim_fault")
         if rule is None or rule.truncate is None or rule.drop:
@@ -382,6 +392,8 @@ def install(app: Any, injector: FaultInjector | None, surface: str, describe: De
         truncated = Response(_cut_connection(request, keep), status=response.status_code, headers=response.headers.copy())
         truncated.headers["Content-Length"] = str(len(data))  # announce the whole body, send only ``keep``
         return truncated
+
+    return _inject_fault, _truncate_body
 
 
 def _cut_connection(request: Any, sent: bytes) -> Iterable[bytes]:

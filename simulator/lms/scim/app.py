@@ -31,6 +31,24 @@ CONTROL_PREFIX = "/_entrasim"
 logger = logging.getLogger("entrasim.lms.scim")
 
 
+class _ScimFlask(Flask):
+    """Flask, with the sync-or-async test of each hook and view made once per function, not once per call.
+
+    Flask asks ``inspect`` whether every hook and view is a coroutine function on every request; the
+    answer never changes, and asking costs more than some of the hooks themselves.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._synced: dict[Any, Any] = {}
+
+    def ensure_sync(self, func: Any) -> Any:
+        synced = self._synced.get(func)
+        if synced is None:
+            synced = self._synced[func] = super().ensure_sync(func)
+        return synced
+
+
 def _ensure_extensions(store: ScimStore, service_profile: Any) -> None:
     """Give the store's registry the profile's User extensions (the resource types and indexes stay the same)."""
     wanted = {s.id for s in service_profile.extensions}
@@ -52,7 +70,7 @@ def create_app(store: ScimStore | None = None, faults: FaultInjector | None = No
     faults = faults if faults is not None else FaultInjector(clock=store.clock)
     log = log or RequestLog(keep_bodies=config.log_bodies)
     tokens = config.tokens
-    app = Flask("entrasim.lms.scim")
+    app = _ScimFlask("entrasim.lms.scim")
     app.json.sort_keys = False
     limits = profile.limits
     app.config["MAX_CONTENT_LENGTH"] = max(limits.max_body_bytes, limits.bulk_max_payload_bytes) + 1
@@ -62,37 +80,54 @@ def create_app(store: ScimStore | None = None, faults: FaultInjector | None = No
     def describe(req: Any) -> RequestInfo:
         return RequestInfo("lms", req.method, req.path, g.get("lms_token_label"))
 
+    inject_fault, truncate_body = faultlib.hooks(faults, "lms", describe, fault_response,
+                                                 exempt_prefixes=(CONTROL_PREFIX,))
+
+    # One before- and one after-request hook, not one per concern: Flask pays for every hook on every
+    # request, and each reads the request through context-local proxies; here they are read once.
     @app.before_request
-    def _start_timer() -> None:
-        g.entrasim_started = time.perf_counter()
+    def _admit():  # noqa: ANN202 - Flask hook
+        started = time.perf_counter()
+        req = request._get_current_object()
+        context = g._get_current_object()
+        context.entrasim_started = started
+        authorization = req.environ.get("HTTP_AUTHORIZATION")
         # Which token the caller presents (its label, never its value), for fault rules and the log.
-        g.lms_token_label = tokens.identify(request.headers.get("Authorization")) if tokens is not None else None
-
-    faultlib.install(app, faults, "lms", describe, fault_response, exempt_prefixes=(CONTROL_PREFIX,))
-
-    @app.before_request
-    def _authenticate() -> None:
-        if request.path.startswith(CONTROL_PREFIX) or tokens is None:
-            return
-        tokens.check(request.headers.get("Authorization"))
+        context.lms_token_label = tokens.identify(authorization) if tokens is not None else None
+        if faults.has_rules:
+            injected = inject_fault()
+            if injected is not None:
+                return injected
+        if tokens is not None and not req.path.startswith(CONTROL_PREFIX):
+            tokens.check(authorization)
+        return None
 
     @app.after_request
-    def _log_request(response):  # noqa: ANN001, ANN202 - Flask hook
-        if request.path.startswith(CONTROL_PREFIX):
-            return response
-        fault = g.get("entrasim_fault")
-        try:
-            request_body = request.get_data(cache=True) if config.log_bodies else None
-        except RequestEntityTooLarge:
-            request_body = None
-        response_body = response.get_data() if config.log_bodies and not response.is_streamed else None
-        environ = request.environ
-        log.record(surface="lms", method=environ["REQUEST_METHOD"], path=request.path,
+    def _finish(response):  # noqa: ANN001, ANN202 - Flask hook
+        req = request._get_current_object()
+        context = g._get_current_object()
+        if not req.path.startswith(CONTROL_PREFIX):
+            _log_request(req, context, response)
+        if getattr(context, "entrasim_fault", None) is not None:
+            return truncate_body(response)
+        return response
+
+    def _log_request(req: Any, context: Any, response: Any) -> None:
+        fault = getattr(context, "entrasim_fault", None)
+        request_body = response_body = None
+        if config.log_bodies:
+            try:
+                request_body = req.get_data(cache=True)
+            except RequestEntityTooLarge:
+                request_body = None
+            response_body = response.get_data() if not response.is_streamed else None
+        environ = req.environ
+        log.record(surface="lms", method=environ["REQUEST_METHOD"], path=req.path,
                    query=environ.get("QUERY_STRING", ""), status=response.status_code,
-                   started=g.get("entrasim_started", time.perf_counter()), client_id=g.get("lms_token_label"),
+                   started=getattr(context, "entrasim_started", None) or time.perf_counter(),
+                   client_id=getattr(context, "lms_token_label", None),
                    fault=fault.id if fault is not None else None, request_body=request_body,
                    response_body=response_body)
-        return response
 
     @app.errorhandler(ScimError)
     def _scim_error(exc: ScimError):  # noqa: ANN202
