@@ -46,6 +46,7 @@ from urllib.parse import urlencode, urlsplit, urlunsplit
 
 import orjson
 
+from ..retry_after import retry_after_seconds
 from .. import __version__
 from ..requestlog import redact
 from .mappings import ENTERPRISE_USER, TargetPath
@@ -249,26 +250,6 @@ class RetryPolicy:
 
     def backoff(self, attempt: int) -> float:
         return min(self.backoff_max, self.backoff_base * (2 ** (attempt - 1)))
-
-
-def retry_after_seconds(value: str | None, now: datetime | None = None) -> float | None:
-    """Retry-After as seconds: a number of seconds or an HTTP date (RFC 9110 §10.2.3)."""
-    if value is None or not value.strip():
-        return None
-    text = value.strip()
-    try:
-        return max(0.0, float(text))
-    except ValueError:
-        pass
-    from email.utils import parsedate_to_datetime
-
-    try:
-        when = parsedate_to_datetime(text)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
 
 
 # ------------------------------------------------------------------ tokens

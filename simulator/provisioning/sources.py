@@ -41,6 +41,7 @@ import orjson
 import requests
 
 from ..http_session import pinned_session
+from ..retry_after import retry_after_seconds
 from ..tenant.model import Group, Tenant, User
 from .attributes import app_role_assignments
 from .job import GraphSource as GraphSourceConfig
@@ -450,8 +451,8 @@ class GraphSource(Source):
             if response.status_code == 404 and allow_404:
                 return None
             if response.status_code in (429, 503, 504) and attempt < self.max_throttle_retries:
-                delay = response.headers.get("Retry-After")
-                self._sleep(float(delay) if delay and delay.isdigit() else min(2 ** attempt, 30))
+                delay = retry_after_seconds(response.headers.get("Retry-After"))
+                self._sleep(delay if delay is not None else min(2 ** attempt, 30))
                 continue
             if response.status_code == 410:
                 raise WatermarkInvalid("Graph no longer knows the deltaLink (410 Gone): a full read is needed")

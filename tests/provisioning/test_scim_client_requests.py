@@ -19,8 +19,8 @@ from simulator.provisioning.scim_client import (
     ScimClient,
     ScimHttpError,
     ScimTransportError,
-    retry_after_seconds,
 )
+from simulator.retry_after import retry_after_seconds
 
 from .conftest import TOKEN, add_people, new_tenant
 

@@ -36,6 +36,7 @@ import requests
 
 from ...clock import Clock, iso
 from ...http_session import pinned_session
+from ...retry_after import retry_after_seconds
 from .connections import Connection
 from .errors import admin_text
 from .import_log import EXCERPT_CHARS, ImportLog, LogEntry, excerpt, excerpt_of
@@ -209,7 +210,7 @@ class GraphImporter:
                     body_excerpt = excerpt_of(parsed, limit=200 if call == "graph" else EXCERPT_CHARS)
                 else:
                     body_excerpt = excerpt(resp.content)
-                retry_after = _retry_after(resp)
+                retry_after = retry_after_seconds(resp.headers.get("Retry-After"))
             else:
                 body_excerpt = excerpt(failure)  # no body: what the client saw instead (redacted like a body)
             entry = self.log.append(at=iso(self.clock.now()), import_id=import_id, call=call, method=method,
@@ -239,11 +240,3 @@ def _json_object(content: bytes) -> dict[str, Any] | None:
     return body if isinstance(body, dict) else None
 
 
-def _retry_after(resp: requests.Response) -> float | None:
-    value = resp.headers.get("Retry-After")
-    if value is None:
-        return None
-    try:
-        return max(float(value), 0.0)
-    except ValueError:
-        return None  # an HTTP date: treat as absent and back off instead
