@@ -60,6 +60,7 @@ class RawServer:
         self.listener = socket.create_server(("127.0.0.1", 0))
         self.port = self.listener.getsockname()[1]
         self.connections = 0
+        self.closed = threading.Semaphore(0)  # released each time the server has closed a connection
         self.reply_delay = reply_delay
         self.keep_alive = keep_alive
         self._stop = threading.Event()
@@ -75,6 +76,7 @@ class RawServer:
             with conn:
                 while self._answer(conn) and self.keep_alive:
                     pass
+            self.closed.release()
 
     def _answer(self, conn: socket.socket) -> bool:
         data = b""
@@ -100,7 +102,12 @@ def test_a_kept_alive_connection_the_server_closed_is_replaced_before_reuse():
     server = RawServer()
     try:
         with ScimClient(f"http://127.0.0.1:{server.port}/scim", TOKEN, retry=ONE_TRY) as scim:
-            answers = [scim.find("Users", "userName", f"user{i}").status for i in range(3)]
+            answers = []
+            for i in range(3):
+                answers.append(scim.find("Users", "userName", f"user{i}").status)
+                # The server has closed the idle connection before the next request (else the test would race
+                # the server's FIN: a connection that is closed while a request is on its way is a failure).
+                assert server.closed.acquire(timeout=10)
     finally:
         server.stop()
     assert answers == [200, 200, 200] and server.connections == 3
