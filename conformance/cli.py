@@ -34,7 +34,7 @@ def _headers(token: str | None, header: tuple[str, ...]) -> dict[str, str]:
     for item in header:
         name, sep, value = item.partition(":")
         if not sep or not name.strip() or any(c.isspace() for c in name.strip()):
-            raise ConformanceCliError(f"--header must look like 'Name: value', got {item.split(':')[0]!r}...")
+            raise ConformanceCliError("--header must look like 'Name: value' (the value you gave is not shown: it may be a credential)")
         headers[name.strip()] = value.strip()
     return headers
 

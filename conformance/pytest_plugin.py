@@ -58,7 +58,7 @@ def _options(config: pytest.Config) -> RunOptions:
     for item in config.getoption("--scim-header"):
         name, sep, value = item.partition(":")
         if not sep:
-            raise pytest.UsageError(f"--scim-header must look like 'Name: value', got {name!r}")
+            raise pytest.UsageError("--scim-header must look like 'Name: value' (the value you gave is not shown: it may be a credential)")
         headers[name.strip()] = value.strip()
     profiles = tuple(p.strip() for p in config.getoption("--scim-profile").split(",") if p.strip())
     return RunOptions(base_url=config.getoption("--scim-target"), headers=headers, profiles=profiles,

@@ -101,6 +101,9 @@ def test_could_not_run_exits_2_with_one_line(lms_target):
         result = invoke(*args)
         assert result.exit_code == 2, (args, result.output)
         assert result.output.startswith("entrasim: error: ") and message in result.output
+    # A header pasted without its colon is usually a credential: the error must not echo it.
+    pasted = invoke("--header", "Authorization Bearer eyJ0eXAiOiJKV1QiLCJhbGciOi")
+    assert pasted.exit_code == 2 and "eyJ0eXAi" not in pasted.output
 
 
 def test_an_unwritable_report_exits_2(tmp_path):
