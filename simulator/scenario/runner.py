@@ -26,6 +26,7 @@ from .errors import ScenarioFileError, SetupError, StepError, VariableError
 from .expectations import EXPECTATIONS
 from .loader import is_scenario_text, load_scenario
 from .model import Scenario, Step
+from .redaction import Redactor
 from .results import (
     ERROR,
     FAILED,
@@ -99,7 +100,7 @@ def _check_step(env: ScenarioEnvironment, step: Step, result: StepResult) -> Non
                     mismatches = EXPECTATIONS[expectation.kind](env, substitute(expectation.args, env.values))
                 except (VariableError, SetupError, LookupError, ValueError) as exc:
                     mismatches = []
-                    result.status, result.error = ERROR, f"{expectation.describe()}: cannot check: {exc}"
+                    result.status, result.error = ERROR, env.redactor.clean(f"{expectation.describe()}: cannot check: {exc}")
                 if mismatches or result.status == ERROR:
                     result.status = FAILED if result.status != ERROR else ERROR
                     result.expectation = expectation.describe()
@@ -109,6 +110,13 @@ def _check_step(env: ScenarioEnvironment, step: Step, result: StepResult) -> Non
         result.exchanges = env.step_exchanges()
         result.exchanges_omitted = env.exchanges_omitted
     result.duration_s = time.perf_counter() - started
+
+
+def _setup_redactor(target_token: str | None) -> Redactor:
+    """What cleans an error raised before the environment (and its own redactor) exists."""
+    redactor = Redactor()
+    redactor.add(target_token)
+    return redactor
 
 
 def run_scenario(scenario: Scenario, *, target_url: str | None = None, target_token: str | None = None) -> ScenarioResult:
@@ -131,11 +139,12 @@ def run_scenario(scenario: Scenario, *, target_url: str | None = None, target_to
         try:
             env = ScenarioEnvironment(scenario, workdir=Path(workdir), target_url=target_url, target_token=target_token)
         except (SetupError, VariableError) as exc:
-            result.status, result.message = ERROR, f"cannot set the scenario up: {exc}"
+            result.status, result.message = ERROR, _setup_redactor(target_token).clean(f"cannot set the scenario up: {exc}")
             result.duration_s = time.perf_counter() - started
             return result
         except Exception as exc:  # noqa: BLE001 - a bug, or a server that would not start: one scenario's error, not the run's
-            result.status, result.message = ERROR, f"cannot set the scenario up: {type(exc).__name__}: {exc}"
+            result.status, result.message = ERROR, _setup_redactor(target_token).clean(
+                f"cannot set the scenario up: {type(exc).__name__}: {exc}")
             result.duration_s = time.perf_counter() - started
             return result
         try:
