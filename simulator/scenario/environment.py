@@ -397,11 +397,13 @@ class ScenarioEnvironment:
             source["clientSecret"] = client_secret
         if token is not None:
             self.redactor.add(token)
+        edits = [*self.job_edits, edit] if edit else self.job_edits
+        # Built first, kept only when it builds: a refused edit (a step expecting that error) is not replayed later.
+        job = build_job(self.job_spec, tenant_url=self.target_url, token=token if token is not None else self.job_token,
+                        source=source, edits=edits)
+        if token is not None:
             self.job_token = token
-        if edit:
-            self.job_edits.append(edit)
-        job = build_job(self.job_spec, tenant_url=self.target_url, token=self.job_token,
-                        source=source, edits=self.job_edits)
+        self.job_edits = edits
         self.engine.close()
         self.job = job
         self.engine = self._new_engine()
