@@ -154,6 +154,9 @@ class _Run:
         except _Failed as failure:
             self.current.passed = False
             self.current.reason = str(failure)
+        except (AttributeError, KeyError, TypeError, ValueError) as failure:  # an answer of an unexpected shape
+            self.current.passed = False
+            self.current.reason = f"the answer had an unexpected shape ({type(failure).__name__}: {failure})"
 
     def cleanup(self) -> None:
         self.current = ValidatorTest("cleanup")
@@ -402,10 +405,12 @@ def run_validator(job: Job, *, groups: bool | None = None) -> ValidatorReport:
     """
     with client_for(job) as client:
         run = _Run(client)
-        _user_tests(run)
-        if job.groups.enabled if groups is None else groups:
-            _group_tests(run)
-        run.cleanup()
+        try:
+            _user_tests(run)
+            if job.groups.enabled if groups is None else groups:
+                _group_tests(run)
+        finally:  # also on Ctrl-C: what the validator created on a real target is deleted
+            run.cleanup()
         content = ValidatorTest("Responses are application/scim+json", exchanges=run.type_exchanges)
         if run.wrong_types:
             request, content_type = run.wrong_types[0]
