@@ -49,6 +49,16 @@ class RawAnswer:
     data: bytes
 
 
+def _readable(sock: socket.socket) -> bool:
+    """Whether an idle socket has something to read (for a kept-alive one: the server's EOF), without waiting.
+
+    ``poll`` rather than ``select``: ``select`` refuses descriptors above 1024, which a busy process reaches.
+    """
+    poller = select.poll()
+    poller.register(sock, select.POLLIN)
+    return bool(poller.poll(0))
+
+
 def _tls_context(verify: bool | str | Path) -> ssl.SSLContext:
     """``verify``: True (``REQUESTS_CA_BUNDLE``/``CURL_CA_BUNDLE``, else certifi's CAs), False, or a CA bundle path."""
     if verify is False:
@@ -111,7 +121,7 @@ class KeepAliveTransport:
                 return self._new_connection()
             sock = conn.sock
             # A keep-alive connection the server closed while idle reads as "ready" (EOF): replace it.
-            if sock is not None and not select.select([sock], [], [], 0)[0]:
+            if sock is not None and not _readable(sock):
                 return conn
             conn.close()
 
