@@ -53,12 +53,19 @@ from loadtests import summary
 from loadtests.coordination import Check, Coordinator
 from loadtests.options import add_report_arguments
 from loadtests.scim_target import ssl_context
+from simulator.retry_after import retry_after_seconds
 
 GRAPH_SCOPE = "https://graph.microsoft.com/.default"
 MAX_THROTTLE_RETRIES = 20
 MEMBERS_SELECT = "id,userPrincipalName,mail"
 
 coordinator = Coordinator(finite=False)
+
+
+def _retry_after(response: Any) -> float:
+    """Graph's Retry-After (seconds or an HTTP date); 1 s when it gives none."""
+    wait = retry_after_seconds(response.headers.get("Retry-After"))
+    return 1.0 if wait is None else wait
 
 
 @events.init_command_line_parser.add_listener
@@ -200,7 +207,7 @@ class GraphReader(FastHttpUser):
                                  catch_response=True) as response:
                 status = response.status_code
                 if status == 429:
-                    wait = float(response.headers.get("Retry-After") or 1)
+                    wait = _retry_after(response)
                     response.request_meta["name"] = f"{name} (429)"
                     response.success()
                     coordinator.count("throttled")
@@ -336,7 +343,7 @@ class _Checker:
                                          headers={"Authorization": f"Bearer {self.token}",
                                                   "ConsistencyLevel": "eventual"})
             if response.status == 429:
-                gevent.sleep(float(response.headers.get("Retry-After") or 1))
+                gevent.sleep(_retry_after(response))
                 continue
             if response.status != 200:
                 return None
