@@ -38,6 +38,39 @@ def redact(text: str) -> str:
     return _JSON_SECRET.sub(lambda m: f'{m.group(1)}"{REDACTED}"', text)
 
 
+class Redactor:
+    """Removes known secrets by value, then the patterns ``redact`` knows, from any text a report shows.
+
+    Request logs are redacted when written; a report also holds error messages,
+    response bodies and URLs from elsewhere, and a server may echo a credential
+    back. The redactor is told every secret that was handed out.
+    """
+
+    def __init__(self) -> None:
+        self._secrets: set[str] = set()
+
+    def add(self, *secrets: str | None) -> None:
+        for secret in secrets:
+            if secret and len(secret) >= 6:
+                self._secrets.add(secret)
+
+    def clean(self, text: str) -> str:
+        for secret in sorted(self._secrets, key=len, reverse=True):
+            if secret in text:
+                text = text.replace(secret, REDACTED)
+        return redact(text)
+
+    def clean_value(self, value: Any) -> Any:
+        """``clean`` through lists and mappings (JSON-like values)."""
+        if isinstance(value, str):
+            return self.clean(value)
+        if isinstance(value, list):
+            return [self.clean_value(v) for v in value]
+        if isinstance(value, dict):
+            return {k: self.clean_value(v) for k, v in value.items()}
+        return value
+
+
 @dataclass
 class LoggedRequest:
     seq: int

@@ -25,6 +25,7 @@ from typing import Any
 
 import requests
 
+from ..requestlog import Redactor
 from ..clock import Clock
 from ..faults import FaultInjector
 from ..graph.server import GraphServer, start_graph_server
@@ -44,7 +45,6 @@ from .errors import SetupError, StepError
 from .jobs import build_job
 from .loader import profile_location
 from .model import Scenario
-from .redaction import Redactor
 from .variables import substitute
 
 DEFAULT_START = "2026-01-15T09:00:00Z"

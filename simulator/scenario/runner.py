@@ -21,12 +21,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from ..requestlog import Redactor
 from .environment import ScenarioEnvironment
 from .errors import ScenarioFileError, SetupError, StepError, VariableError
 from .expectations import EXPECTATIONS
 from .loader import is_scenario_text, load_scenario
 from .model import Scenario, Step
-from .redaction import Redactor
 from .results import (
     ERROR,
     FAILED,
