@@ -589,6 +589,7 @@ def validator_cmd(job_file: str | None, job_option: str | None, json_file: str |
     """
     import json as jsonlib
 
+    from ..requestlog import Redactor
     from .engine import EngineError
     from .validator import run_validator
 
@@ -599,20 +600,23 @@ def validator_cmd(job_file: str | None, job_option: str | None, json_file: str |
         report = run_validator(job, groups=groups)
     except EngineError as exc:
         raise ProvisionCliError(str(exc)) from None
+    redactor = Redactor()  # a target may echo the token back in a body or a detail
+    redactor.add(*_secrets(job))
+    clean = redactor.clean
     width = max(len(test.name) for test in report.tests)
     for test in report.tests:
-        click.echo(f"{'PASS' if test.passed else 'FAIL'}  {test.name:<{width}}  {test.reason}".rstrip())
+        click.echo(clean(f"{'PASS' if test.passed else 'FAIL'}  {test.name:<{width}}  {test.reason}".rstrip()))
         if not test.passed:
             for exchange in test.exchanges:
-                click.echo(f"        {exchange.method} {exchange.url} -> {exchange.status or exchange.error}")
+                click.echo(clean(f"        {exchange.method} {exchange.url} -> {exchange.status or exchange.error}"))
                 if exchange.request_body:
-                    click.echo(f"          request:  {exchange.request_body}")
+                    click.echo(clean(f"          request:  {exchange.request_body}"))
                 if exchange.response_body:
-                    click.echo(f"          response: {exchange.response_body}")
+                    click.echo(clean(f"          response: {exchange.response_body}"))
     click.echo(f"{report.passed} passed, {report.failed} failed against {report.target}")
     if json_file is not None:
         try:
-            Path(json_file).write_text(jsonlib.dumps(report.as_dict(), indent=2) + "\n")
+            Path(json_file).write_text(jsonlib.dumps(redactor.clean_value(report.as_dict()), indent=2) + "\n")
         except OSError as exc:
             raise ProvisionCliError(f"cannot write {json_file}: {exc.strerror or exc}") from None
     if not report.ok:

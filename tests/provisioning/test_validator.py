@@ -8,7 +8,7 @@ from click.testing import CliRunner
 
 from simulator.cli import main
 
-from .conftest import ENTERPRISE, job_yaml
+from .conftest import ENTERPRISE, TOKEN, job_yaml
 
 USER_TESTS = ["Create User", "Filter for existing user", "Filter for existing user with different case",
               "Get User by id", "Patch User - Add Attributes", "Patch User - Replace Attributes",
@@ -110,3 +110,15 @@ def test_a_job_that_cannot_be_read_is_one_line_on_stderr(tmp_path):
     result = CliRunner().invoke(main, ["provision", "validator", "--job", str(tmp_path / "missing.yaml")])
     assert result.exit_code == 2 and result.stdout == ""
     assert result.stderr == f"entrasim: error: cannot read {tmp_path / 'missing.yaml'}: no such file\n"
+
+
+def test_a_token_the_target_echoes_back_is_not_shown(scim_targets, tmp_path):
+    target = scim_targets("lms", "entra-tolerant")
+    target.faults.add(surface="lms", method="POST", path="/scim/v2/Users", nth=1, status=400,
+                      body={"detail": f"the bearer token {TOKEN} is not allowed to create users"})
+
+    result, report = validate(tmp_path, target, "--no-groups")
+
+    assert result.exit_code == 1 and "FAIL  Create User" in result.output
+    assert "is not allowed to create users" in result.output  # the failure is shown ...
+    assert TOKEN not in result.output and TOKEN not in json.dumps(report)  # ... without the token
