@@ -15,26 +15,19 @@ from pathlib import Path
 
 import click
 
-
-class ConformanceCliError(click.ClickException):
-    """One line on stderr and exit status 2, like every entrasim command."""
-
-    exit_code = 2
-
-    def show(self, file=None) -> None:
-        click.echo(f"entrasim: error: {self.format_message()}", err=True)
+from simulator.cli_errors import CliError
 
 
 def _headers(token: str | None, header: tuple[str, ...]) -> dict[str, str]:
     headers: dict[str, str] = {}
     if token:
         if any(c.isspace() for c in token.strip()):
-            raise ConformanceCliError("--token must be the bare token, without 'Bearer ' or spaces")
+            raise CliError("--token must be the bare token, without 'Bearer ' or spaces")
         headers["Authorization"] = f"Bearer {token.strip()}"
     for item in header:
         name, sep, value = item.partition(":")
         if not sep or not name.strip() or any(c.isspace() for c in name.strip()):
-            raise ConformanceCliError("--header must look like 'Name: value' (the value you gave is not shown: it may be a credential)")
+            raise CliError("--header must look like 'Name: value' (the value you gave is not shown: it may be a credential)")
         headers[name.strip()] = value.strip()
     return headers
 
@@ -44,7 +37,7 @@ def _write(path: str, text: str) -> None:
         Path(path).parent.mkdir(parents=True, exist_ok=True)
         Path(path).write_text(text, encoding="utf-8")
     except OSError as exc:
-        raise ConformanceCliError(f"cannot write {path}: {exc.strerror or exc}") from None
+        raise CliError(f"cannot write {path}: {exc.strerror or exc}") from None
 
 
 @contextmanager
@@ -88,16 +81,16 @@ def conformance(target, token, header, profiles, patterns, read_only, json_file,
     try:
         checks = select(wanted, patterns)
     except ValueError as exc:
-        raise ConformanceCliError(str(exc)) from None
+        raise CliError(str(exc)) from None
     if list_only:
         width = max((len(c.id) for c in checks), default=0)
         for c in checks:
             click.echo(f"{c.id:{width}} {c.level.value:6} {c.title}  [{c.section}; {', '.join(c.profiles)}]")
         return
     if not checks:
-        raise ConformanceCliError("no check matches the selected profiles and -k patterns")
+        raise CliError("no check matches the selected profiles and -k patterns")
     if target and not target.startswith(("http://", "https://")):
-        raise ConformanceCliError(f"--target must be an http(s) URL, got {target!r}")
+        raise CliError(f"--target must be an http(s) URL, got {target!r}")
     headers = _headers(token, header)
     with ExitStack() as stack:
         if not target:
@@ -108,7 +101,7 @@ def conformance(target, token, header, profiles, patterns, read_only, json_file,
             try:
                 target, local_token = stack.enter_context(local_lms(lms_profile))
             except ProfileError as exc:
-                raise ConformanceCliError(str(exc)) from None
+                raise CliError(str(exc)) from None
             headers = {"Authorization": f"Bearer {local_token}"}
             if not quiet:
                 click.echo(f"no --target: running against our SCIM LMS (profile {lms_profile}) at {target}", err=True)
@@ -129,7 +122,7 @@ def conformance(target, token, header, profiles, patterns, read_only, json_file,
     if result.fatal:
         if result.results and not quiet:  # interrupted: show what was reached before saying why it stopped
             print_summary(report, verbose=verbose)
-        raise ConformanceCliError(result.fatal)
+        raise CliError(result.fatal)
     if not quiet:
         print_summary(report, verbose=verbose)
     sys.exit(result.exit_code)

@@ -28,17 +28,11 @@ from typing import Any
 
 import click
 
+from simulator.cli_errors import CliError
+
 HERE = Path(__file__).resolve().parent
 SERVER_START_TIMEOUT = 900.0  # seeding a million-user Graph tenant takes minutes
 
-
-class LoadCliError(click.ClickException):
-    """A one-line error and exit status 2, as every entrasim command."""
-
-    exit_code = 2
-
-    def show(self, file=None) -> None:
-        click.echo(f"entrasim: error: {self.format_message()}", err=True)
 
 
 @click.group("load")
@@ -118,9 +112,9 @@ def _server(args: list[str], info_file: Path, what: str) -> Iterator[tuple[dict[
             if process.poll() is not None:
                 log.seek(0)
                 tail = log.read().decode(errors="replace").strip().splitlines()[-1:] or ["(no output)"]
-                raise LoadCliError(f"the {what} did not start: {tail[0]}")
+                raise CliError(f"the {what} did not start: {tail[0]}")
             if time.monotonic() > deadline:
-                raise LoadCliError(f"the {what} did not write its info file within {SERVER_START_TIMEOUT:g} s")
+                raise CliError(f"the {what} did not write its info file within {SERVER_START_TIMEOUT:g} s")
             time.sleep(0.1)
         time.sleep(0.05)  # the file is written whole (write then rename), but be kind to slow disks
         yield json.loads(info_file.read_text(encoding="utf-8")), process.pid
@@ -139,9 +133,9 @@ def _locust(locustfile: str, args: list[str], env: dict[str, str], processes: in
             spawn_rate: float | None, run_time: str, csv_prefix: str | None, html_file: str | None,
             summary_json: str | None, extra: tuple[str, ...]) -> int:
     if processes < 1:
-        raise LoadCliError(f"--processes must be at least 1, got {processes}")
+        raise CliError(f"--processes must be at least 1, got {processes}")
     if locust_users < processes:
-        raise LoadCliError(f"--users ({locust_users}) must be at least --processes ({processes}): "
+        raise CliError(f"--users ({locust_users}) must be at least --processes ({processes}): "
                            "every worker process needs a Locust user to work its shard")
     command = [sys.executable, "-m", "locust", "-f", str(HERE / locustfile), "--headless", "--only-summary",
                "--users", str(locust_users), "--spawn-rate", str(spawn_rate or locust_users), "--run-time", run_time,
@@ -182,7 +176,7 @@ def _scim_run(locustfile: str, extra_args: list[str], *, target, token, ca_bundl
     if target:
         token = token or os.environ.get("ENTRASIM_SCIM_TOKEN")
         if not token:
-            raise LoadCliError("--target needs a token: --token or the ENTRASIM_SCIM_TOKEN environment variable")
+            raise CliError("--target needs a token: --token or the ENTRASIM_SCIM_TOKEN environment variable")
         env["ENTRASIM_SCIM_TOKEN"] = token
         if ca_bundle:
             args += ["--scim-ca-bundle", ca_bundle]

@@ -14,15 +14,7 @@ from pathlib import Path
 import click
 
 from . import __version__
-
-
-class CliError(click.ClickException):
-    """A one-line error and exit status 2."""
-
-    exit_code = 2
-
-    def show(self, file=None) -> None:  # noqa: ANN001 - click's signature
-        click.echo(f"entrasim: error: {self.format_message()}", err=True)
+from .cli_errors import CliError
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -167,6 +159,7 @@ def certs_cmd(directory, force) -> None:
 # Commands that live with what they drive register once the groups exist.
 from conformance.cli import conformance  # noqa: E402
 from loadtests.cli import load  # noqa: E402 - locust runs as a subprocess, never imported here
+
 from .lms.graph_pull.cli import serve_lms  # noqa: E402 - `serve lms --kind scim|graph-pull`
 from .provisioning.cli import provision  # noqa: E402
 from .scenario.cli import scenario  # noqa: E402

@@ -14,16 +14,8 @@ from pathlib import Path
 
 import click
 
+from ..cli_errors import CliError
 from .job import PRESETS, JobFileError, load_job, preset_text
-
-
-class ProvisionCliError(click.ClickException):
-    """A one-line error and exit status 2, like the rest of the ``entrasim`` command line."""
-
-    exit_code = 2
-
-    def show(self, file=None) -> None:  # noqa: ANN001 - click's signature
-        click.echo(f"entrasim: error: {self.format_message()}", err=True)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -44,15 +36,15 @@ def init_cmd(preset: str, output: str, force: bool) -> None:
         return
     target = Path(output)
     if target.is_dir():
-        raise ProvisionCliError(f"cannot write {output}: it is a directory")
+        raise CliError(f"cannot write {output}: it is a directory")
     if target.exists() and not force:
-        raise ProvisionCliError(f"{output} already exists; use --force to overwrite it")
+        raise CliError(f"{output} already exists; use --force to overwrite it")
     if not target.parent.is_dir():
-        raise ProvisionCliError(f"cannot write {output}: directory {target.parent} does not exist")
+        raise CliError(f"cannot write {output}: directory {target.parent} does not exist")
     try:
         target.write_text(text, encoding="utf-8")
     except OSError as exc:
-        raise ProvisionCliError(f"cannot write {output}: {exc.strerror or exc}") from None
+        raise CliError(f"cannot write {output}: {exc.strerror or exc}") from None
     click.echo(f"wrote {output} (preset {preset}); edit target and source, then run: entrasim provision validate {output}")
 
 
@@ -62,7 +54,7 @@ def validate_cmd(job_file: str) -> None:
     """Check a job file; print each problem with its line, exit 1 if there is any."""
     path = Path(job_file)
     if not path.is_file():
-        raise ProvisionCliError(f"cannot read {job_file}: " + ("it is a directory" if path.is_dir() else "no such file"))
+        raise CliError(f"cannot read {job_file}: " + ("it is a directory" if path.is_dir() else "no such file"))
     try:
         job = load_job(path)
     except JobFileError as exc:
@@ -91,20 +83,20 @@ def _with_source(job, spec: str | None):  # noqa: ANN001, ANN202 - a Job
         return job
     kind, _, target = spec.partition(":")
     if kind not in ("snapshot", "graph") or not target:
-        raise ProvisionCliError(f"--source must be snapshot:PATH or graph:INFO_FILE, got '{spec}'")
+        raise CliError(f"--source must be snapshot:PATH or graph:INFO_FILE, got '{spec}'")
     path = Path(target)
     if not path.is_file():
-        raise ProvisionCliError(f"--source: cannot read {target}: no such file")
+        raise CliError(f"--source: cannot read {target}: no such file")
     if kind == "snapshot":
         return dataclasses.replace(job, source=SourceConfig(kind="snapshot", snapshot=path))
     try:
         info = jsonlib.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
-        raise ProvisionCliError(f"--source: {target} is not a JSON info file: {exc}") from None
+        raise CliError(f"--source: {target} is not a JSON info file: {exc}") from None
     missing = [key for key in ("tenant_id", "client_id", "client_secret", "authority_host", "graph_url")
                if not isinstance(info, dict) or not info.get(key)]
     if missing:
-        raise ProvisionCliError(f"--source: {target} lacks {', '.join(missing)} (write it with "
+        raise CliError(f"--source: {target} lacks {', '.join(missing)} (write it with "
                                 "entrasim serve graph --info-file)")
     graph = GraphSource(tenant_id=info["tenant_id"], client_id=info["client_id"],
                         client_secret=Secret(value=info["client_secret"]), authority=info["authority_host"],
@@ -116,13 +108,13 @@ def _with_source(job, spec: str | None):  # noqa: ANN001, ANN202 - a Job
 def _load(job_file: str):  # noqa: ANN202 - a Job
     path = Path(job_file)
     if not path.is_file():
-        raise ProvisionCliError(f"cannot read {job_file}: " + ("it is a directory" if path.is_dir() else "no such file"))
+        raise CliError(f"cannot read {job_file}: " + ("it is a directory" if path.is_dir() else "no such file"))
     try:
         return load_job(path)
     except JobFileError as exc:
         first = exc.problems[0].format(job_file)
         more = len(exc.problems) - 1
-        raise ProvisionCliError(first + (f" (and {more} more problem{'s' if more != 1 else ''}; "
+        raise CliError(first + (f" (and {more} more problem{'s' if more != 1 else ''}; "
                                          f"see: entrasim provision validate {job_file})" if more else "")) from None
 
 
@@ -137,9 +129,9 @@ def job_argument(command):  # noqa: ANN001, ANN201 - a click command function
 def _job_path(job_file: str | None, job_option: str | None) -> str:
     """The one job file given; a one-line usage error when there is none or two."""
     if job_file is not None and job_option is not None:
-        raise ProvisionCliError("give the job file once: either JOB or --job FILE, not both")
+        raise CliError("give the job file once: either JOB or --job FILE, not both")
     if job_file is None and job_option is None:
-        raise ProvisionCliError("no job file: give JOB or --job FILE")
+        raise CliError("no job file: give JOB or --job FILE")
     return job_file if job_file is not None else job_option
 
 
@@ -165,18 +157,18 @@ def _engine(job, state_path: Path, log_path: Path | None, *, quiet: bool, keep_r
     try:
         source = source_for(job)
     except SourceError as exc:
-        raise ProvisionCliError(str(exc)) from None
+        raise CliError(str(exc)) from None
     try:
         state = JobState(state_path)
     except StateError as exc:
         source.close()
-        raise ProvisionCliError(str(exc)) from None
+        raise CliError(str(exc)) from None
     try:
         log = ProvisioningLog(log_path, keep=keep_records)
     except OSError as exc:
         source.close()
         state.close()
-        raise ProvisionCliError(f"cannot write the log {log_path}: {exc.strerror or exc}") from None
+        raise CliError(f"cannot write the log {log_path}: {exc.strerror or exc}") from None
     progress = _Progress(quiet)
     try:
         engine = ProvisioningEngine(job, source, state, log, progress=progress.update, notify=progress.note)
@@ -184,7 +176,7 @@ def _engine(job, state_path: Path, log_path: Path | None, *, quiet: bool, keep_r
         source.close()
         state.close()
         log.close()
-        raise ProvisionCliError(str(exc)) from None
+        raise CliError(str(exc)) from None
     return engine, state, log, progress
 
 
@@ -203,7 +195,13 @@ class _Progress:
     def start(self, title: str) -> None:
         if not self.enabled:
             return
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+        )
 
         self._progress = Progress(TextColumn(f"{title} [bold]{{task.description}}"), BarColumn(), MofNCompleteColumn(),
                                   TimeElapsedColumn(), console=self.console, transient=True)
@@ -292,11 +290,11 @@ def run_cmd(job_file: str | None, job_option: str | None, cycles: int | None, un
 
     job_file = _job_path(job_file, job_option)
     if cycles is not None and mode is not None:
-        raise ProvisionCliError("give --cycles or --initial/--incremental, not both")
+        raise CliError("give --cycles or --initial/--incremental, not both")
     if cycles is not None and until_steady:
-        raise ProvisionCliError("give --cycles or --until-steady, not both")
+        raise CliError("give --cycles or --until-steady, not both")
     if max_cycles is not None and not until_steady:
-        raise ProvisionCliError("--max-cycles only applies with --until-steady")
+        raise CliError("--max-cycles only applies with --until-steady")
     job = _with_source(_load(job_file), source_spec)
     state_path = Path(state_file) if state_file else _default_path(job_file, ".state.db")
     log_path = Path(log_file) if log_file else _default_path(job_file, ".log.jsonl")
@@ -304,11 +302,11 @@ def run_cmd(job_file: str | None, job_option: str | None, cycles: int | None, un
     transcript_path = Path(transcript_file) if transcript_file else None
     for path in (state_path, log_path, *(p for p in (report_path, transcript_path) if p is not None)):
         if not path.parent.is_dir():
-            raise ProvisionCliError(f"cannot write {path}: directory {path.parent} does not exist")
+            raise CliError(f"cannot write {path}: directory {path.parent} does not exist")
     transcript = _transcript(transcript_path, job) if transcript_path is not None else None
     try:
         engine, state, log, progress = _engine(job, state_path, log_path, quiet=quiet)
-    except ProvisionCliError:
+    except CliError:
         if transcript is not None:
             transcript.close()
         raise
@@ -328,7 +326,7 @@ def run_cmd(job_file: str | None, job_option: str | None, cycles: int | None, un
             if until_steady and (is_steady(summaries[-1]) or summaries[-1].state in ("Failed", "Skipped")):
                 break
     except (EngineError, SourceError) as exc:
-        raise ProvisionCliError(str(exc)) from None
+        raise CliError(str(exc)) from None
     except KeyboardInterrupt:
         click.echo("entrasim: error: interrupted; the next run resumes the cycle without creating anything twice",
                    err=True)
@@ -382,7 +380,7 @@ def _transcript(path: Path, job):  # noqa: ANN001, ANN202 - a Job; a TranscriptW
     try:
         return TranscriptWriter(path, split_tenant_url(job.tenant_url), secrets=_secrets(job))
     except OSError as exc:
-        raise ProvisionCliError(f"cannot write the transcript {path}: {exc.strerror or exc}") from None
+        raise CliError(f"cannot write the transcript {path}: {exc.strerror or exc}") from None
 
 
 def _write_report(report_path: Path, job, summaries: list, log_path: Path) -> None:  # noqa: ANN001 - a Job
@@ -395,7 +393,7 @@ def _write_report(report_path: Path, job, summaries: list, log_path: Path) -> No
     try:
         report_path.write_text(page, encoding="utf-8")
     except OSError as exc:
-        raise ProvisionCliError(f"cannot write the report {report_path}: {exc.strerror or exc}") from None
+        raise CliError(f"cannot write the report {report_path}: {exc.strerror or exc}") from None
 
 
 @provision.command("on-demand")
@@ -426,12 +424,12 @@ def on_demand_cmd(job_option: str, user: str, state_file: str | None, log_file: 
     log_path = Path(log_file) if log_file else _default_path(job_option, ".log.jsonl")
     for path in (state_path, log_path):
         if not path.parent.is_dir():
-            raise ProvisionCliError(f"cannot write {path}: directory {path.parent} does not exist")
+            raise CliError(f"cannot write {path}: directory {path.parent} does not exist")
     engine, state, log, _progress = _engine(job, state_path, log_path, quiet=True, keep_records=True)
     try:
         result = engine.provision_on_demand(user)
     except (EngineError, SourceError) as exc:
-        raise ProvisionCliError(str(exc)) from None
+        raise CliError(str(exc)) from None
     finally:
         engine.close()
         state.close()
@@ -496,7 +494,7 @@ def test_connection_cmd(job_file: str | None, job_option: str | None, as_json: b
     try:
         client = client_for(job)
     except EngineError as exc:
-        raise ProvisionCliError(str(exc)) from None
+        raise CliError(str(exc)) from None
     with client:
         result = test_connection(client, job)
     if as_json:
@@ -524,12 +522,12 @@ def restart_cmd(job_file: str | None, job_option: str | None, scope: str, state_
     job_file = _job_path(job_file, job_option)
     state_path = Path(state_file) if state_file else _default_path(job_file, ".state.db")
     if not state_path.is_file():
-        raise ProvisionCliError(f"no job state at {state_path}: nothing to restart")
+        raise CliError(f"no job state at {state_path}: nothing to restart")
     try:
         with JobState(state_path) as state:
             state.reset(scope)
     except StateError as exc:
-        raise ProvisionCliError(str(exc)) from None
+        raise CliError(str(exc)) from None
     click.echo(f"{state_path}: reset {scope}; the next run starts "
                + ("an initial cycle" if scope in ("watermark", "full", "connectordatastore") else "where the job left off"))
 
@@ -554,13 +552,13 @@ def replay_cmd(transcript_file: str, target: str, token: str, as_json: bool) -> 
 
     path = Path(transcript_file)
     if not path.is_file():
-        raise ProvisionCliError(f"cannot read {transcript_file}: " + ("it is a directory" if path.is_dir() else "no such file"))
+        raise CliError(f"cannot read {transcript_file}: " + ("it is a directory" if path.is_dir() else "no such file"))
     if urlsplit(target).scheme not in ("http", "https") or not urlsplit(target).netloc:
-        raise ProvisionCliError(f"--target {target}: give the SCIM base URL, starting with http:// or https://")
+        raise CliError(f"--target {target}: give the SCIM base URL, starting with http:// or https://")
     try:
         entries = read_transcript(path)
     except TranscriptError as exc:
-        raise ProvisionCliError(str(exc)) from None
+        raise CliError(str(exc)) from None
     report = replay(entries, target, token)
     if as_json:
         click.echo(jsonlib.dumps(report.as_dict(), indent=2))
@@ -595,11 +593,11 @@ def validator_cmd(job_file: str | None, job_option: str | None, json_file: str |
 
     job = _load(_job_path(job_file, job_option))
     if json_file is not None and not Path(json_file).resolve().parent.is_dir():
-        raise ProvisionCliError(f"cannot write {json_file}: directory {Path(json_file).parent} does not exist")
+        raise CliError(f"cannot write {json_file}: directory {Path(json_file).parent} does not exist")
     try:
         report = run_validator(job, groups=groups)
     except EngineError as exc:
-        raise ProvisionCliError(str(exc)) from None
+        raise CliError(str(exc)) from None
     redactor = Redactor()  # a target may echo the token back in a body or a detail
     redactor.add(*_secrets(job))
     clean = redactor.clean
@@ -618,6 +616,6 @@ def validator_cmd(job_file: str | None, job_option: str | None, json_file: str |
         try:
             Path(json_file).write_text(jsonlib.dumps(redactor.clean_value(report.as_dict()), indent=2) + "\n")
         except OSError as exc:
-            raise ProvisionCliError(f"cannot write {json_file}: {exc.strerror or exc}") from None
+            raise CliError(f"cannot write {json_file}: {exc.strerror or exc}") from None
     if not report.ok:
         sys.exit(1)

@@ -14,6 +14,7 @@ from pathlib import Path
 import click
 from rich.console import Console
 
+from ..cli_errors import CliError
 from .errors import ScenarioFileError
 from .loader import load_scenario
 from .reporters import print_report, render_html, render_junit
@@ -21,22 +22,13 @@ from .results import exit_code
 from .runner import catalogue_dir, discover, run_files, select
 
 
-class ScenarioCliError(click.ClickException):
-    """A one-line error and exit status 2."""
-
-    exit_code = 2
-
-    def show(self, file=None) -> None:
-        click.echo(f"entrasim: error: {self.format_message()}", err=True)
-
-
 def _files(paths: tuple[str, ...], keyword: str | None) -> list[Path]:
     for path in paths:
         if not Path(path).exists():
-            raise ScenarioCliError(f"no such file or directory: {path}")
+            raise CliError(f"no such file or directory: {path}")
     files = select(discover(paths or (catalogue_dir(),)), keyword)
     if not files:
-        raise ScenarioCliError("no scenario files found" + (f" matching -k {keyword}" if keyword else ""))
+        raise CliError("no scenario files found" + (f" matching -k {keyword}" if keyword else ""))
     return files
 
 
@@ -44,7 +36,7 @@ def _check_writable(*paths: str | None) -> None:
     """Refuse a report path whose directory does not exist before running anything, not after."""
     for path in paths:
         if path and not Path(path).resolve().parent.is_dir():
-            raise ScenarioCliError(f"cannot write {path}: its directory does not exist")
+            raise CliError(f"cannot write {path}: its directory does not exist")
 
 
 def _write(path: str | None, text: str) -> None:
@@ -52,7 +44,7 @@ def _write(path: str | None, text: str) -> None:
         try:
             Path(path).write_text(text, encoding="utf-8")
         except OSError as exc:
-            raise ScenarioCliError(f"cannot write {path}: {exc.strerror or exc}") from None
+            raise CliError(f"cannot write {path}: {exc.strerror or exc}") from None
 
 
 @click.group("scenario")
@@ -75,11 +67,11 @@ def run_cmd(paths: tuple[str, ...], target: str | None, token: str | None, keywo
             junit_path: str | None, json_path: str | None, html_path: str | None, jobs: int) -> None:
     """Run scenario files (default: the whole shipped catalogue) and report pass or fail."""
     if target is not None and not target.startswith(("http://", "https://")):
-        raise ScenarioCliError(f"--target must be an http(s) SCIM base URL, got '{target}'")
+        raise CliError(f"--target must be an http(s) SCIM base URL, got '{target}'")
     if target is not None and not token:
-        raise ScenarioCliError("--target needs --token (or ENTRASIM_TARGET_TOKEN)")
+        raise CliError("--target needs --token (or ENTRASIM_TARGET_TOKEN)")
     if token and target is None:
-        raise ScenarioCliError("--token is only used with --target")
+        raise CliError("--token is only used with --target")
     _check_writable(junit_path, json_path, html_path)
     files = _files(paths, keyword)
     console = Console(stderr=False)

@@ -22,19 +22,13 @@ from typing import Any
 
 import click
 
+from ...cli_errors import CliError
+
 ENV_SECRET = "ENTRASIM_CLIENT_SECRET"
 ENV_ADMIN_TOKEN = "ENTRASIM_LMS_ADMIN_TOKEN"
 #: What a Graph info file must hold to configure a connection (the rest has defaults).
 GRAPH_INFO_KEYS = ("tenant_id", "client_id", "client_secret", "authority_host", "graph_url")
 
-
-class GraphPullCliError(click.ClickException):
-    """A one-line error and exit status 2 (the same contract as the rest of the entrasim CLI)."""
-
-    exit_code = 2
-
-    def show(self, file=None) -> None:
-        click.echo(f"entrasim: error: {self.format_message()}", err=True)
 
 
 KINDS = ("scim", "graph-pull")
@@ -68,7 +62,7 @@ class LmsKindDispatcher(click.Command):
                      **extra: Any) -> click.Context:
         kind = _kind_of(list(args))
         if kind not in (None, *KINDS):
-            raise GraphPullCliError(f"--kind must be one of {', '.join(KINDS)}, got '{kind}'")
+            raise CliError(f"--kind must be one of {', '.join(KINDS)}, got '{kind}'")
         if kind == "graph-pull":
             return self.graph_pull_command.make_context(info_name, args, parent=parent, **extra)
         target = self.scim_command
@@ -83,12 +77,12 @@ def _read_graph_info(path: str) -> dict[str, Any]:
         with open(path, encoding="utf-8") as fh:
             info = json.load(fh)
     except (OSError, ValueError) as exc:
-        raise GraphPullCliError(f"cannot read --graph-info {path}: {exc}") from None
+        raise CliError(f"cannot read --graph-info {path}: {exc}") from None
     if not isinstance(info, dict):
-        raise GraphPullCliError(f"--graph-info {path}: expected a JSON object as `entrasim serve graph --info-file` writes")
+        raise CliError(f"--graph-info {path}: expected a JSON object as `entrasim serve graph --info-file` writes")
     missing = [key for key in GRAPH_INFO_KEYS if not isinstance(info.get(key), str) or not info[key]]
     if missing:
-        raise GraphPullCliError(f"--graph-info {path}: no {', '.join(missing)}; expected the info file of "
+        raise CliError(f"--graph-info {path}: no {', '.join(missing)}; expected the info file of "
                                 f"`entrasim serve graph --info-file`")
     return info
 
@@ -126,9 +120,9 @@ def serve_graph_pull(kind, graph_info, authority_host, graph_url, tenant_id, cli
     from .model import GraphPullLms
 
     if not 0 <= port <= 65535:
-        raise GraphPullCliError(f"--port must be between 0 and 65535, got {port}")
+        raise CliError(f"--port must be between 0 and 65535, got {port}")
     if tick <= 0:
-        raise GraphPullCliError(f"--tick must be more than 0 seconds, got {tick}")
+        raise CliError(f"--tick must be more than 0 seconds, got {tick}")
     connection: dict[str, Any] = {}
     if graph_info:
         info = _read_graph_info(graph_info)
@@ -143,20 +137,20 @@ def serve_graph_pull(kind, graph_info, authority_host, graph_url, tenant_id, cli
         missing = [k for k in ("tenant_id", "client_id", "client_secret") if not connection.get(k)]
         if missing:
             option = "--" + missing[0].replace("_", "-")
-            raise GraphPullCliError(f"a connection needs {option} (or --graph-info)")
+            raise CliError(f"a connection needs {option} (or --graph-info)")
 
     lms = GraphPullLms()
     try:
         _admin, token = lms.seed_admin(admin_login, token=admin_token)
         conn = lms.add_connection(**connection) if connection else None
     except LmsError as exc:
-        raise GraphPullCliError(exc.message) from None
+        raise CliError(exc.message) from None
     app = create_app(lms)
     certs = ensure_certs(cert_dir) if tls else None
     try:
         running = serving.bind(app, host, port, certs)
     except OSError as exc:
-        raise GraphPullCliError(f"cannot bind {host}:{port}: {exc.strerror or exc}") from None
+        raise CliError(f"cannot bind {host}:{port}: {exc.strerror or exc}") from None
 
     stop = threading.Event()
 

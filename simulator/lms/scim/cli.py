@@ -16,16 +16,10 @@ import sys
 
 import click
 
+from ...cli_errors import CliError
+
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
-
-class LmsCliError(click.ClickException):
-    """A one-line error and exit status 2 (the same contract as the rest of the entrasim CLI)."""
-
-    exit_code = 2
-
-    def show(self, file=None) -> None:  # noqa: ANN001 - click's signature
-        click.echo(f"entrasim: error: {self.format_message()}", err=True)
 
 
 @click.command("lms")
@@ -59,27 +53,27 @@ def serve_lms(kind, profile, tokens, token_lifetime, host, port, tls, cert_dir, 
     from .schemas import build_registry
 
     if not 0 <= port <= 65535:
-        raise LmsCliError(f"--port must be between 0 and 65535, got {port}")
+        raise CliError(f"--port must be between 0 and 65535, got {port}")
     if token_lifetime is not None and token_lifetime < 1:
-        raise LmsCliError(f"--token-lifetime must be at least 1 second, got {token_lifetime}")
+        raise CliError(f"--token-lifetime must be at least 1 second, got {token_lifetime}")
     try:
         loaded = load_profile(profile)
     except ProfileError as exc:
-        raise LmsCliError(str(exc)) from None
+        raise CliError(str(exc)) from None
     store = ScimStore(registry=build_registry(loaded.extensions), seed=seed)
     if state_file:
         try:
             with open(state_file, encoding="utf-8") as fh:
                 store.import_state(json.load(fh))
         except (OSError, ValueError, StateError) as exc:
-            raise LmsCliError(f"cannot load state file {state_file}: {exc}") from None
+            raise CliError(f"cannot load state file {state_file}: {exc}") from None
     registry = TokenRegistry(store.clock)
     token_values = list(tokens) or [TokenRegistry.generate()]
     for i, value in enumerate(token_values, start=1):
         try:
             registry.add(value, label=f"token-{i}", lifetime=token_lifetime)
         except ValueError as exc:
-            raise LmsCliError(f"--token: {exc}") from None
+            raise CliError(f"--token: {exc}") from None
     if control and host not in LOOPBACK and not admin_key:
         admin_key = secrets.token_urlsafe(24)
     config = LmsConfig(profile=loaded, tokens=registry, base_path=base_path, control=control, admin_key=admin_key)
@@ -88,7 +82,7 @@ def serve_lms(kind, profile, tokens, token_lifetime, host, port, tls, cert_dir, 
     try:
         running = serving.bind(app, host, port, certs)
     except OSError as exc:
-        raise LmsCliError(f"cannot bind {host}:{port}: {exc.strerror or exc}") from None
+        raise CliError(f"cannot bind {host}:{port}: {exc.strerror or exc}") from None
     base_url = f"{running.url}{config.base_path}"
     info = {"kind": kind, "profile": loaded.name, "base_url": base_url, "token": token_values[0],
             "tokens": token_values, "ca_bundle": str(certs.ca_cert) if certs else None}
