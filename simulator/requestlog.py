@@ -19,9 +19,11 @@ REDACTED = "[redacted]"
 _SECRET_FIELDS = re.compile(r"(client_secret|client_assertion|access_token|refresh_token|id_token|password|secret|token)=([^&\s]+)", re.I)
 _BEARER = re.compile(r"(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]+", re.I)
 _JSON_SECRET = re.compile(r'("(?:client_secret|client_assertion|access_token|refresh_token|id_token|password|secretText|secret|token)"\s*:\s*)"[^"]*"', re.I)
+#: a signed token anywhere (a server echoing one in an error detail, a token in a URL)
+_JWT = re.compile(r"eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*")
 
 
-_SECRET_WORDS = ("secret", "assertion", "token", "password", "bearer", "basic")
+_SECRET_WORDS = ("secret", "assertion", "token", "password", "bearer", "basic", "eyj")
 
 
 def redact(text: str) -> str:
@@ -35,7 +37,8 @@ def redact(text: str) -> str:
         return text
     text = _SECRET_FIELDS.sub(lambda m: f"{m.group(1)}={REDACTED}", text)
     text = _BEARER.sub(lambda m: f"{m.group(1)} {REDACTED}", text)
-    return _JSON_SECRET.sub(lambda m: f'{m.group(1)}"{REDACTED}"', text)
+    text = _JSON_SECRET.sub(lambda m: f'{m.group(1)}"{REDACTED}"', text)
+    return _JWT.sub(REDACTED, text)
 
 
 class Redactor:

@@ -10,22 +10,13 @@ request bodies, which carry the client secret, are not kept at all).
 from __future__ import annotations
 
 import json
-import re
 import threading
 from dataclasses import asdict, dataclass
 from typing import Any
 
-#: Body keys whose values are credentials; replaced before anything is kept.
-SECRET_KEYS = ("access_token", "refresh_token", "id_token", "client_secret", "client_assertion", "password")
-_SECRET_PATTERN = re.compile(r'("?(?:' + "|".join(SECRET_KEYS) + r')"?\s*[:=]\s*"?)([^"&,\s}]+)', re.IGNORECASE)
-_JWT = re.compile(r"eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*")
+from ...requestlog import redact
+
 EXCERPT_CHARS = 400
-
-
-def redact(text: str) -> str:
-    """Mask credential values and anything shaped like a JWT."""
-    text = _SECRET_PATTERN.sub(lambda m: m.group(1) + "***", text)
-    return _JWT.sub("***", text)
 
 
 def excerpt(body: bytes | str, limit: int = EXCERPT_CHARS) -> str:
