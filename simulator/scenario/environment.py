@@ -159,7 +159,11 @@ def start_pull_lms(graph: GraphServer, *, client_id: str | None = None, client_s
         model.close()
         raise
     faults = FaultInjector(clock=tenant.clock, seed=tenant.seed)
-    running = start_in_thread(create_pull_app(model, faults=faults, config=GraphPullConfig(clock_control=False)))
+    try:
+        running = start_in_thread(create_pull_app(model, faults=faults, config=GraphPullConfig(clock_control=False)))
+    except BaseException:
+        model.close()
+        raise
     return PullLms(model, running, connection.id, admin_login, admin_token), faults
 
 
@@ -547,15 +551,18 @@ class ScenarioEnvironment:
                 continue
 
     def close(self) -> None:
-        if self.engine is not None:
-            self.engine.close()
-        if self.state is not None:
-            self.state.close()
-        if self.pull is not None:
-            self.pull.close()
-        self.session.close()
-        for running in self._servers:
-            running.stop()
+        """Stop everything, even when one piece fails to close: servers must not outlive the scenario."""
+        try:
+            if self.engine is not None:
+                self.engine.close()
+            if self.state is not None:
+                self.state.close()
+            if self.pull is not None:
+                self.pull.close()
+            self.session.close()
+        finally:
+            for running in self._servers:
+                running.stop()
 
 
 def _job_source_dict(job: Any) -> dict[str, Any]:
