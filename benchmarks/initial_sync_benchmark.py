@@ -115,22 +115,11 @@ def seed(users: int, groups: int, groups_per_user: float):
 
 
 def job_for(base_url: str, concurrency: int, members_per_patch: int):
-    from simulator.provisioning.job import parse_job, preset_text
+    from provisioning_benchmark import bench_job_text
 
-    text = preset_text("customappsso").replace("https://localhost:8443/scim/v2", base_url)
-    text = text.replace("${LMS_TOKEN}", TOKEN).replace("requestRate: 25", "requestRate: null")
-    text = text.replace("concurrency: 1 ", f"concurrency: {concurrency} ")
-    text = text.replace("membersPerPatch: 1 ", f"membersPerPatch: {members_per_patch} ")
-    lines = []
-    for line in text.splitlines():
-        if line.startswith("  type: snapshot"):
-            line = "  type: tenant"
-        elif line.startswith("  path: tenant.json"):
-            continue
-        elif line.startswith("scope:"):
-            line = "scope: all"
-        lines.append(line)
-    return parse_job("\n".join(lines) + "\n")
+    from simulator.provisioning.job import parse_job
+
+    return parse_job(bench_job_text(base_url, TOKEN, concurrency, members_per_patch))
 
 
 class Recorder:

@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -119,12 +120,17 @@ def build_tenant(users: int):
     return tenant
 
 
-def job_for(base_url: str, concurrency: int):
-    from simulator.provisioning.job import parse_job, preset_text
+def bench_job_text(base_url: str, token: str, concurrency: int, members_per_patch: int = 1) -> str:
+    """Entra's non-gallery preset pointed at ``base_url``, reading the in-process tenant, all users in scope, unpaced.
+
+    Shared with initial_sync_benchmark.py: both benchmarks run the same job.
+    """
+    from simulator.provisioning.job import preset_text
 
     text = preset_text("customappsso").replace("https://localhost:8443/scim/v2", base_url)
-    text = text.replace("${LMS_TOKEN}", TOKEN).replace("requestRate: 25", "requestRate: null")
-    text = text.replace("concurrency: 1", f"concurrency: {concurrency}")
+    text = text.replace("${LMS_TOKEN}", token).replace("requestRate: 25", "requestRate: null")
+    text = re.sub(r"concurrency: 1\b", f"concurrency: {concurrency}", text)
+    text = re.sub(r"membersPerPatch: 1\b", f"membersPerPatch: {members_per_patch}", text)
     lines = []
     for line in text.splitlines():
         if line.startswith("  type: snapshot"):
@@ -134,7 +140,14 @@ def job_for(base_url: str, concurrency: int):
         elif line.startswith("scope:"):
             line = "scope: all"
         lines.append(line)
-    text = "\n".join(lines) + "\n"
+    return "\n".join(lines) + "\n"
+
+
+def job_for(base_url: str, concurrency: int):
+    """The benchmark's job with groups off: this benchmark compares user creation only."""
+    from simulator.provisioning.job import parse_job
+
+    text = bench_job_text(base_url, TOKEN, concurrency)
     groups_start = text.index("  groups:\n    enabled: true")
     text = text[:groups_start] + "  groups:\n    enabled: false\n    attributes:\n      - {target: displayName, source: displayName, matchingPriority: 1}\n"
     return parse_job(text)
