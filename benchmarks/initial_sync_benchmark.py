@@ -7,8 +7,9 @@ target itself can take. One run:
 1. seeds a tenant (``simulator.tenant.seeding``): N users (none disabled), G
    groups, about two direct memberships per user (nested groups included), a
    manager tree; the job's scope is ``all``, so everything is in scope;
-2. starts our SCIM LMS (profile entra-tolerant) in its own process, on cheroot
-   as ``entrasim serve lms`` runs it;
+2. starts our SCIM LMS (profile entra-tolerant) in its own process, as
+   ``entrasim serve lms --server granian`` runs it (``--server cheroot`` for
+   the default server);
 3. runs one initial cycle of the real engine in this process: the
    test-connection probes, per user the matching ``GET /Users?filter=...`` then
    ``POST /Users``, per group ``GET /Groups?excludedAttributes=members&filter=...``
@@ -62,7 +63,7 @@ UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}
 # ------------------------------------------------------------------ the LMS (a child process)
 
 
-def serve(info_file: str) -> None:
+def serve(info_file: str, server: str) -> None:
     from simulator.lms.scim import LmsConfig, ScimStore, create_app, load_profile
     from simulator.lms.scim.auth import TokenRegistry
     from simulator.lms.scim.schemas import build_registry
@@ -73,17 +74,16 @@ def serve(info_file: str) -> None:
     tokens.add(TOKEN, label="benchmark")
     store = ScimStore(registry=build_registry(profile.extensions))
     app = create_app(store, config=LmsConfig(profile=profile, tokens=tokens, log_bodies=False))
-    running = bind(app)
-    write_info_file(info_file, {"base_url": running.url + "/scim/v2"})
-    serve_until_interrupted(running)
+    running = bind(app, server=server)
+    serve_until_interrupted(running, on_ready=lambda: write_info_file(info_file, {"base_url": running.url + "/scim/v2"}))
 
 
 class Lms:
-    """A fresh SCIM LMS in a child process; ``cpu_seconds`` reads its CPU time from /proc."""
+    """A fresh SCIM LMS in a child process; ``cpu_seconds`` reads its CPU time (granian's worker included) from /proc."""
 
-    def __init__(self, workdir: Path, name: str):
+    def __init__(self, workdir: Path, name: str, server: str):
         info = workdir / f"{name}.json"
-        self.process = subprocess.Popen([sys.executable, __file__, "--serve", "--info-file", str(info)],
+        self.process = subprocess.Popen([sys.executable, __file__, "--serve", "--server", server, "--info-file", str(info)],
                                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + 60
         while not info.exists():
@@ -93,8 +93,9 @@ class Lms:
         self.base_url = json.loads(info.read_text())["base_url"]
 
     def cpu_seconds(self) -> float:
-        fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        from simulator.process_cpu import process_tree_cpu_seconds
+
+        return process_tree_cpu_seconds(self.process.pid) or 0.0
 
     def stop(self) -> None:
         self.process.terminate()
@@ -261,9 +262,9 @@ class Generator:
         return time.perf_counter() - started, errors[0]
 
 
-def run_ceiling(workdir: Path, connections: int) -> dict:
+def run_ceiling(workdir: Path, connections: int, server: str) -> dict:
     creates, patches = load_phases(workdir / "requests.jsonl")
-    lms = Lms(workdir, "fresh-lms")
+    lms = Lms(workdir, "fresh-lms", server)
     try:
         generator = Generator(lms.base_url, connections)
         new_ids: dict[str, str] = {}
@@ -310,11 +311,13 @@ def main() -> None:
                         help="keep-alive connections of the replay (default: the engine's concurrency)")
     parser.add_argument("--no-log", action="store_true", help="do not write the provisioning log")
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--server", choices=("granian", "cheroot"), default="granian",
+                        help="the LMS's HTTP server (entrasim serve lms --server): granian, the fast one, by default")
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--info-file", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
-        serve(args.info_file)
+        serve(args.info_file, args.server)
         return
     started = time.perf_counter()
     tenant = seed(args.users, args.groups, args.groups_per_user)
@@ -322,7 +325,7 @@ def main() -> None:
     seed_s = time.perf_counter() - started
     with tempfile.TemporaryDirectory(prefix="entrasim-initial-sync-") as tmp:
         workdir = Path(tmp)
-        lms = Lms(workdir, "lms")
+        lms = Lms(workdir, "lms", args.server)
         try:
             server_cpu = lms.cpu_seconds()
             engine = run_engine(tenant, lms.base_url, args, workdir)
@@ -330,7 +333,7 @@ def main() -> None:
         finally:
             lms.stop()
         del tenant
-        ceiling = run_ceiling(workdir, args.connections or args.concurrency)
+        ceiling = run_ceiling(workdir, args.connections or args.concurrency, args.server)
     ratio = engine["requests_per_second"] / ceiling["requests_per_second"]
     # The same split for the engine: users and groups (queries and creates), then memberships and managers (PATCHes).
     phase = engine["phase_seconds"]
@@ -341,7 +344,7 @@ def main() -> None:
         if create_s else None,
         "patch_phase": round(ceiling["patch_phase_requests"] / patch_s / ceiling["patch_phase_requests_per_second"], 3)
         if patch_s and ceiling["patch_phase_requests_per_second"] else None}
-    report = {"users": args.users, "groups": args.groups, "concurrency": args.concurrency,
+    report = {"users": args.users, "groups": args.groups, "server": args.server, "concurrency": args.concurrency,
               "members_per_patch": args.members_per_patch, "log": not args.no_log,
               "python": sys.version.split()[0], "cpus": os.cpu_count(), "seed_seconds": round(seed_s, 1),
               "rss_after_seeding_mib": round(seeded_rss, 1), "engine": engine, "ceiling": ceiling,
@@ -352,7 +355,7 @@ def main() -> None:
     e, c = engine, ceiling
     print(f"initial cycle: {e['users']:,} users, {e['groups']:,} groups, {e['memberships']:,} memberships "
           f"({e['state']}, {e['failures']} failures), engine concurrency {args.concurrency}, "
-          f"{args.members_per_patch} member(s) per PATCH, log {'off' if args.no_log else 'on'}")
+          f"{args.members_per_patch} member(s) per PATCH, log {'off' if args.no_log else 'on'}, LMS on {args.server}")
     print("  phases (s): " + ", ".join(f"{p} {s}" for p, s in e["phase_seconds"].items()) + f"; cycle {e['seconds']} s")
     print(f"  users/s {e['users_per_second']:,}   memberships/s {e['memberships_per_second']:,}   "
           f"requests/s {e['requests_per_second']:,} ({e['requests']:,} requests)")

@@ -388,7 +388,7 @@ def make_blueprint(*, tenant: Tenant | None = None, faults: FaultInjector | None
             except FaultRuleError as exc:
                 raise BadRequest(where + str(exc)) from None
         # Build every rule on a scratch injector first: a list is added whole or not at all.
-        scratch = FaultInjector(clock=injector.clock, seed=injector.seed)
+        scratch = FaultInjector(clock=injector.clock, seed=injector.seed, connection_faults=injector.connection_faults)
         for index, item in enumerate(items):
             try:
                 scratch.add(dict(item))

@@ -242,9 +242,11 @@ class FaultAction:
 class FaultInjector:
     """Holds the rules of one server (or of several sharing a fault plan)."""
 
-    def __init__(self, clock: Clock | None = None, seed: int = 0):
+    def __init__(self, clock: Clock | None = None, seed: int = 0, connection_faults: str | None = None):
+        """``connection_faults`` is None when the server can drop and cut connections, else why it cannot."""
         self.clock = clock or Clock()
         self.seed = seed
+        self.connection_faults = connection_faults
         self._rules: list[FaultRule] = []
         self._lock = threading.Lock()
         self._counter = 0
@@ -260,6 +262,8 @@ class FaultInjector:
                 raise FaultRuleError(f"unknown fault rule key(s): {', '.join(sorted(unknown))}; known: {', '.join(sorted(known))}")
             check_rule_values(rule)
             rule = FaultRule(**{"seed": self.seed, **rule})
+        if self.connection_faults is not None and (rule.drop or rule.truncate is not None):
+            raise FaultRuleError(f"this server cannot drop or cut connections: {self.connection_faults}")
         with self._lock:
             self._counter += 1
             if not rule.id:

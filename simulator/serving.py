@@ -5,11 +5,21 @@ bound URL is returned (and printed by the CLI), and the optional info file is
 written only once the socket is listening, so a script that waits for the file
 can connect at once.
 
-The WSGI server is cheroot (CherryPy's thread-pooled server), chosen by
-measurement (benchmarks/wsgi_servers.py): about twice werkzeug's threaded server
-on the same app, with TLS built in and embeddable in a thread. A stateful mock
-needs all its state in ONE process (a control-API mutation must be seen by the
-next request, whatever thread serves it), which rules out multi-process servers.
+Two WSGI servers, chosen by measurement (benchmarks/wsgi_servers.py):
+
+- cheroot (CherryPy's thread-pooled server), the default: about twice werkzeug's
+  threaded server on the same app, TLS built in, embeddable in a thread (tests
+  and scenarios), and it hands the app the client socket, which the fault
+  injector needs to drop a connection or cut a body short;
+- granian (an HTTP server written in Rust), for throughput: its own cost per
+  request is a tenth of cheroot's, whose thread hand-off per keep-alive
+  request dominates a cheap request. It only runs in the foreground: granian
+  forks ONE worker process that serves while the first process supervises, and
+  it cannot drop connections.
+
+A stateful mock needs all its state in ONE process (a control-API mutation must
+be seen by the next request, whatever thread serves it), so both run a single
+serving process.
 """
 
 from __future__ import annotations
@@ -18,9 +28,11 @@ import json
 import logging
 import os
 import signal
+import socket
 import sys
 import threading
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
@@ -30,6 +42,12 @@ from cheroot.ssl.builtin import BuiltinSSLAdapter
 from .tls import CertPaths
 
 logging.getLogger("cheroot").setLevel(logging.CRITICAL)
+
+#: The servers ``bind`` knows, the default first.
+SERVER_KINDS = ("cheroot", "granian")
+#: Threads granian runs the app on: one is the fastest (no GIL hand-off), a second keeps a request
+#: delayed by a latency fault from holding up every other connection.
+GRANIAN_THREADS = 2
 
 
 class _Gateway(wsgi.Gateway_10):
@@ -62,10 +80,7 @@ class RunningServer:
 
     @property
     def url(self) -> str:
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        if self.scheme == "https" and self.host in ("127.0.0.1", "::1"):
-            host = "localhost"  # the certificate names localhost; msal needs a hostname-shaped authority
-        return f"{self.scheme}://{host}:{self.port}"
+        return _url(self.scheme, self.host, self.port)
 
     def serve_forever(self) -> None:
         self.server.serve()
@@ -82,9 +97,118 @@ class RunningServer:
         self.stop()
 
 
+def _url(scheme: str, host: str, port: int) -> str:
+    shown = f"[{host}]" if ":" in host else host
+    if scheme == "https" and host in ("127.0.0.1", "::1"):
+        shown = "localhost"  # the certificate names localhost; msal needs a hostname-shaped authority
+    return f"{scheme}://{shown}:{port}"
+
+
+@dataclass
+class GranianServer:
+    """A port reserved for granian, which binds it when ``serve_forever`` starts its worker.
+
+    The reservation is a socket bound with SO_REUSEPORT that never listens: it
+    holds the port (port 0 becomes a real port before granian starts, and a
+    port someone else listens on fails here, with a plain OSError) while
+    receiving no connections, because only listening sockets do. granian's
+    worker binds the same port with SO_REUSEPORT and is the only listener.
+    """
+
+    app: Callable
+    scheme: str
+    host: str
+    port: int
+    tls: CertPaths | None
+    threads: int
+    reservation: socket.socket
+    _server: Any = field(default=None, repr=False)
+
+    @property
+    def url(self) -> str:
+        return _url(self.scheme, self.host, self.port)
+
+    def serve_forever(self) -> None:
+        """Serve until SIGINT/SIGTERM (granian's own handlers). The app object is inherited by the forked worker."""
+        from granian.constants import Interfaces
+        from granian.log import LogLevels
+        from granian.server import MPServer
+
+        tls = {}
+        if self.tls is not None:
+            tls = {"ssl_cert": Path(self.tls.server_cert), "ssl_key": Path(self.tls.server_key)}
+        self._server = MPServer("entrasim", address=self.host, port=self.port, interface=Interfaces.WSGI, workers=1,
+                                blocking_threads=self.threads, log_level=LogLevels.warning, **tls)
+        app = self.app
+        supervisor = os.getpid()
+
+        def load_in_worker(*_args: Any, **_kwargs: Any) -> Callable:
+            _die_with(supervisor)
+            return app
+
+        try:
+            self._server.serve(target_loader=load_in_worker, wrap_loader=False)
+        finally:
+            self.reservation.close()
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.signal_handler_interrupt()
+
+    def wait_listening(self, timeout: float = 30.0) -> bool:
+        """True once granian's worker accepts connections (the reservation never does)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                with socket.create_connection((self.host, self.port), timeout=0.5):
+                    return True
+            except OSError:
+                time.sleep(0.02)
+        return False
+
+
+def _die_with(supervisor: int) -> None:
+    """In granian's worker: end when the supervisor ends, even by SIGKILL.
+
+    granian stops its worker on SIGINT/SIGTERM, but a supervisor killed outright
+    would leave the worker serving (and holding the port and the caller's
+    pipes). Linux's parent-death signal closes that gap.
+    """
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    if os.getppid() != supervisor:  # it died before the line above
+        os._exit(1)
+
+
+def _reserve(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        sock.bind((host, port))
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
 def bind(app: Callable, host: str = "127.0.0.1", port: int = 0, tls: CertPaths | None = None,
-         threads: int = 16) -> RunningServer:
-    """Bind and listen (not yet serving). Raises OSError when the address is taken."""
+         threads: int | None = None, server: str = "cheroot") -> "RunningServer | GranianServer":
+    """Bind (cheroot: and listen; granian: reserve the port), not yet serving. OSError when the address is taken."""
+    if server == "granian":
+        reservation = _reserve(host, port)
+        return GranianServer(app=app, scheme="https" if tls else "http", host=host,
+                             port=reservation.getsockname()[1], tls=tls, threads=threads or GRANIAN_THREADS,
+                             reservation=reservation)
+    if server != "cheroot":
+        raise ValueError(f"unknown server {server!r}; expected one of {', '.join(SERVER_KINDS)}")
+    return _bind_cheroot(app, host, port, tls, threads or 16)
+
+
+def _bind_cheroot(app: Callable, host: str, port: int, tls: CertPaths | None, threads: int) -> RunningServer:
     server = _Server((host, port), app, numthreads=threads, server_name="entrasim", request_queue_size=128, timeout=30)
     server.gateway = _Gateway
     server.expiration_interval = 0.05  # the serve loop's tick: stop() returns within it (default 0.5 s)
@@ -99,7 +223,7 @@ def bind(app: Callable, host: str = "127.0.0.1", port: int = 0, tls: CertPaths |
 
 def start_in_thread(app: Callable, host: str = "127.0.0.1", port: int = 0, tls: CertPaths | None = None) -> RunningServer:
     """Serve ``app`` from a daemon thread; the returned object's ``url`` is ready to use."""
-    running = bind(app, host, port, tls)
+    running = _bind_cheroot(app, host, port, tls, 16)
     thread = threading.Thread(target=running.serve_forever, daemon=True, name=f"entrasim-{running.port}")
     thread.start()
     running.thread = thread
@@ -118,8 +242,23 @@ def write_info_file(path: str | os.PathLike[str], info: dict[str, Any]) -> None:
     os.replace(tmp, target)
 
 
-def serve_until_interrupted(running: RunningServer, on_stop: Callable[[], None] | None = None) -> None:
-    """Serve in the foreground until SIGINT or SIGTERM, then shut down cleanly."""
+def serve_until_interrupted(running: "RunningServer | GranianServer", on_stop: Callable[[], None] | None = None,
+                            on_ready: Callable[[], None] | None = None) -> None:
+    """Serve in the foreground until SIGINT or SIGTERM, then shut down cleanly.
+
+    ``on_ready`` (announce the URL, write the info file) runs once the server
+    accepts connections: at once for cheroot, whose socket already listens;
+    for granian, when its worker answers a TCP connect.
+    """
+    if isinstance(running, GranianServer):
+        _serve_granian(running, on_ready)
+        if on_stop is not None:
+            on_stop()
+        print("entrasim: stopped", file=sys.stderr, flush=True)
+        return
+    if on_ready is not None:
+        on_ready()
+
     def _stop(signum: int, _frame: object) -> None:
         threading.Thread(target=running.server.stop, daemon=True).start()
 
@@ -131,3 +270,16 @@ def serve_until_interrupted(running: RunningServer, on_stop: Callable[[], None] 
         if on_stop is not None:
             on_stop()
         print("entrasim: stopped", file=sys.stderr, flush=True)
+
+
+def _serve_granian(running: GranianServer, on_ready: Callable[[], None] | None) -> None:
+    def announce() -> None:
+        if not running.wait_listening():
+            print("entrasim: error: granian did not start listening within 30 s", file=sys.stderr, flush=True)
+            running.stop()
+            return
+        if on_ready is not None:
+            on_ready()
+
+    threading.Thread(target=announce, daemon=True, name="entrasim-ready").start()
+    running.serve_forever()

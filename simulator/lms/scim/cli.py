@@ -40,10 +40,14 @@ LOOPBACK = ("127.0.0.1", "localhost", "::1")
 @click.option("--state", "state_file", type=click.Path(dir_okay=False), help="Start from a state exported by GET /_entrasim/scim/state.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of resource ids: the same seed gives the same ids.")
 @click.option("--info-file", type=click.Path(dir_okay=False), help="Write connection details as JSON once the server accepts connections.")
+@click.option("--server", type=click.Choice(["cheroot", "granian"]), default="cheroot", show_default=True,
+              help="HTTP server. granian is several times cheaper per request (load tests, benchmarks) "
+                   "but cannot drop or cut connections (fault rules with drop or truncate are refused).")
 def serve_lms(kind, profile, tokens, token_lifetime, host, port, tls, cert_dir, base_path, control, admin_key,
-              state_file, seed, info_file) -> None:
+              state_file, seed, info_file, server) -> None:
     """Serve a mock LMS: a SCIM 2.0 server with a vendor-behaviour profile."""
     from ... import serving
+    from ...faults import FaultInjector
     from ...tls import ensure_certs
     from .app import create_app
     from .auth import TokenRegistry
@@ -77,10 +81,12 @@ def serve_lms(kind, profile, tokens, token_lifetime, host, port, tls, cert_dir, 
     if control and host not in LOOPBACK and not admin_key:
         admin_key = secrets.token_urlsafe(24)
     config = LmsConfig(profile=loaded, tokens=registry, base_path=base_path, control=control, admin_key=admin_key)
-    app = create_app(store, config=config)
+    faults = FaultInjector(clock=store.clock, connection_faults=(
+        "it runs on granian; serve it with --server cheroot for drop and truncate rules" if server == "granian" else None))
+    app = create_app(store, faults=faults, config=config)
     certs = ensure_certs(cert_dir) if tls else None
     try:
-        running = serving.bind(app, host, port, certs)
+        running = serving.bind(app, host, port, certs, server=server)
     except OSError as exc:
         raise CliError(f"cannot bind {host}:{port}: {exc.strerror or exc}") from None
     base_url = f"{running.url}{config.base_path}"
@@ -90,16 +96,21 @@ def serve_lms(kind, profile, tokens, token_lifetime, host, port, tls, cert_dir, 
         info["control_url"] = f"{running.url}/_entrasim"
         if admin_key:
             info["admin_key"] = admin_key
-    if info_file:
-        serving.write_info_file(info_file, info)
-    click.echo(f"entrasim lms ({kind}, profile {loaded.name}) serving at {base_url}")
-    if certs:
-        click.echo(f"  ca_bundle: {certs.ca_cert}")
-    if control:
-        click.echo(f"  control_url: {info['control_url']}")
-    if tokens:
-        click.echo(f"  tokens: {len(token_values)} given with --token")
-    else:
-        click.echo("  token: " + ("written to the info file" if info_file else "generated; use --token to choose it or --info-file to receive it"))
-    sys.stdout.flush()
-    serving.serve_until_interrupted(running)
+
+    def announce() -> None:
+        if info_file:
+            serving.write_info_file(info_file, info)
+        click.echo(f"entrasim lms ({kind}, profile {loaded.name}) serving at {base_url}"
+                   + (" on granian" if server == "granian" else ""))
+        if certs:
+            click.echo(f"  ca_bundle: {certs.ca_cert}")
+        if control:
+            click.echo(f"  control_url: {info['control_url']}")
+        if tokens:
+            click.echo(f"  tokens: {len(token_values)} given with --token")
+        else:
+            click.echo("  token: " + ("written to the info file" if info_file
+                                      else "generated; use --token to choose it or --info-file to receive it"))
+        sys.stdout.flush()
+
+    serving.serve_until_interrupted(running, on_ready=announce)
