@@ -54,9 +54,14 @@ def _load_or_seed(tenant_file: str | None, users: int, groups: int, seed: int, q
 @click.option("--token-lifetime", type=click.IntRange(60, 86400), default=3599, show_default=True, help="Access token lifetime in seconds.")
 @click.option("--info-file", type=click.Path(dir_okay=False), help="Write connection details as JSON once the server accepts connections.")
 @click.option("--quiet", is_flag=True, help="No progress output.")
-def serve_graph(tenant_file, users, groups, seed, host, port, tls, cert_dir, control, admin_key, token_lifetime, info_file, quiet) -> None:
+@click.option("--server", type=click.Choice(["cheroot", "granian"]), default="cheroot", show_default=True,
+              help="HTTP server. granian is several times cheaper per request (load tests) "
+                   "but cannot drop or cut connections (fault rules with drop or truncate are refused).")
+def serve_graph(tenant_file, users, groups, seed, host, port, tls, cert_dir, control, admin_key, token_lifetime, info_file, quiet,
+                server) -> None:
     """Serve the identity platform and Graph v1.0 for a seeded or loaded tenant."""
     from . import serving
+    from .faults import FaultInjector
     from .graph.app import create_app
     from .graph.context import GraphConfig
     from .tls import ensure_certs
@@ -69,10 +74,12 @@ def serve_graph(tenant_file, users, groups, seed, host, port, tls, cert_dir, con
     if control and host not in ("127.0.0.1", "localhost", "::1") and not admin_key:
         admin_key = secrets.token_urlsafe(24)
     config = GraphConfig(token_lifetime=token_lifetime, control=control, admin_key=admin_key)
-    app = create_app(tenant, config=config)
+    faults = FaultInjector(clock=tenant.clock, seed=tenant.seed, connection_faults=(
+        "it runs on granian; serve it with --server cheroot for drop and truncate rules" if server == "granian" else None))
+    app = create_app(tenant, faults=faults, config=config)
     certs = ensure_certs(cert_dir) if tls else None
     try:
-        running = serving.bind(app, host, port, certs)
+        running = serving.bind(app, host, port, certs, server=server)
     except OSError as exc:
         raise CliError(f"cannot bind {host}:{port}: {exc.strerror or exc}") from None
     base = running.url
@@ -93,16 +100,20 @@ def serve_graph(tenant_file, users, groups, seed, host, port, tls, cert_dir, con
         info["control_url"] = f"{base}/_entrasim"
         if admin_key:
             info["admin_key"] = admin_key
-    if info_file:
-        serving.write_info_file(info_file, info)
     counts = tenant.counts()
-    click.echo(f"entrasim graph serving {counts['users']} users and {counts['groups']} groups at {base}")
-    for key in ("authority_host", "tenant_id", "client_id", "graph_url", "ca_bundle", "control_url"):
-        if info.get(key):
-            click.echo(f"  {key}: {info[key]}")
-    click.echo("  client_secret: " + ("written to the info file" if info_file else "(use --info-file to receive it)"))
-    sys.stdout.flush()
-    serving.serve_until_interrupted(running)
+
+    def announce() -> None:
+        if info_file:
+            serving.write_info_file(info_file, info)
+        click.echo(f"entrasim graph serving {counts['users']} users and {counts['groups']} groups at {base}"
+                   + (" on granian" if server == "granian" else ""))
+        for key in ("authority_host", "tenant_id", "client_id", "graph_url", "ca_bundle", "control_url"):
+            if info.get(key):
+                click.echo(f"  {key}: {info[key]}")
+        click.echo("  client_secret: " + ("written to the info file" if info_file else "(use --info-file to receive it)"))
+        sys.stdout.flush()
+
+    serving.serve_until_interrupted(running, on_ready=announce)
 
 
 @main.command("seed")

@@ -15,12 +15,12 @@ from cli_process import wait_for_info
 CLI = [sys.executable, "-m", "simulator.cli"]
 
 
-@pytest.fixture
-def served(tmp_path: Path):
+@pytest.fixture(params=["cheroot", "granian"])
+def served(tmp_path: Path, request):
     info_file = tmp_path / "graph.json"
     proc = subprocess.Popen(
         CLI + ["serve", "graph", "--users", "60", "--groups", "6", "--seed", "7", "--tls", "--cert-dir", str(tmp_path / "certs"),
-               "--control", "--info-file", str(info_file), "--quiet"],
+               "--control", "--info-file", str(info_file), "--quiet", "--server", request.param],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         yield proc, wait_for_info(info_file, proc)
