@@ -144,6 +144,7 @@ class GranianServer:
 
         def load_in_worker(*_args: Any, **_kwargs: Any) -> Callable:
             _die_with(supervisor)
+            _forget_request_shaped_environment()
             return app
 
         try:
@@ -181,6 +182,19 @@ def _die_with(supervisor: int) -> None:
         libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
     if os.getppid() != supervisor:  # it died before the line above
         os._exit(1)
+
+
+def _forget_request_shaped_environment() -> None:
+    """In granian's worker: drop environment variables that would pose as request headers.
+
+    granian starts every WSGI environ from a copy of ``os.environ`` (CGI's
+    habit), so an ``HTTP_AUTHORIZATION`` or ``HTTP_PROXY`` variable of the
+    server's own environment would reach the app as a header of every request
+    that lacks it ("httpoxy"). The worker is a fork, so the supervisor keeps its
+    environment.
+    """
+    for name in [n for n in os.environ if n.startswith("HTTP_") or n in ("CONTENT_TYPE", "CONTENT_LENGTH")]:
+        del os.environ[name]
 
 
 def _reserve(host: str, port: int) -> socket.socket:

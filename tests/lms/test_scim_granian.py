@@ -9,13 +9,15 @@ refused with a reason instead of silently misbehaving.
 
 from __future__ import annotations
 
+import os
 import signal
 import socket
 import subprocess
+import sys
 
 import pytest
 import requests
-from cli_process import start_entrasim, wait_for_info
+from cli_process import ROOT, start_entrasim, wait_for_info
 
 
 def _stop(proc: subprocess.Popen) -> tuple[str, str]:
@@ -118,3 +120,22 @@ def test_the_worker_ends_when_its_supervisor_is_killed_outright(granian_lms):
     proc.communicate(timeout=20)  # returns only once the worker has closed the pipes it inherited
     with pytest.raises(OSError):
         socket.create_connection(("127.0.0.1", port), timeout=2).close()
+
+
+def test_environment_variables_of_the_server_never_pose_as_request_headers(tmp_path):
+    """granian seeds each WSGI environ from os.environ: HTTP_AUTHORIZATION there must not log anyone in."""
+    info_file = tmp_path / "lms.json"
+    env = dict(os.environ, PYTHONPATH=str(ROOT), HTTP_AUTHORIZATION="Bearer sesame", HTTP_PROXY="http://evil:1")
+    proc = subprocess.Popen([sys.executable, "-m", "simulator.cli", "serve", "lms", "--server", "granian",
+                             "--token", "sesame", "--info-file", str(info_file)], cwd=ROOT, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        info = wait_for_info(info_file, proc)
+        session = requests.Session()
+        session.trust_env = False  # the test's own environment has no say either
+        anonymous = session.get(info["base_url"] + "/Users", timeout=10)
+        assert anonymous.status_code == 401
+        allowed = session.get(info["base_url"] + "/Users", headers={"Authorization": "Bearer sesame"}, timeout=10)
+        assert allowed.status_code == 200
+    finally:
+        _stop(proc)
