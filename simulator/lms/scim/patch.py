@@ -68,6 +68,14 @@ def _key(body: dict[str, Any], name: str) -> Any:
     return None
 
 
+def _lowered(body: dict[str, Any]) -> dict[str, Any]:
+    """``body`` by lower-cased key, the first spelling winning: ``_key`` for every name in one pass."""
+    out: dict[str, Any] = {}
+    for key, value in body.items():
+        out.setdefault(key.lower(), value)
+    return out
+
+
 def read_patch_request(body: Any, rtype: ResourceType, registry: SchemaRegistry,
                        opts: PatchOptions) -> list[Operation]:
     """Check the PatchOp envelope and parse every operation's path; nothing is applied yet."""
@@ -84,7 +92,8 @@ def read_patch_request(body: Any, rtype: ResourceType, registry: SchemaRegistry,
     for index, raw in enumerate(operations):
         if not isinstance(raw, dict):
             raise InvalidSyntax(f"Operations[{index}] must be a JSON object with 'op', 'path' and 'value'")
-        op = _key(raw, "op")
+        fields = _lowered(raw)
+        op = fields.get("op")
         if not isinstance(op, str):
             raise InvalidSyntax(f"Operations[{index}] has no 'op': expected \"add\", \"remove\" or \"replace\"")
         if op not in OPS:
@@ -97,9 +106,9 @@ def read_patch_request(body: Any, rtype: ResourceType, registry: SchemaRegistry,
             else:
                 raise InvalidSyntax(f"Operations[{index}].op \"{op}\" is not an operation: expected \"add\", "
                                     "\"remove\" or \"replace\"")
-        raw_path = _key(raw, "path")
-        has_value = any(k.lower() == "value" for k in raw)
-        value = _key(raw, "value")
+        raw_path = fields.get("path")
+        has_value = "value" in fields
+        value = fields.get("value")
         path = None
         if raw_path is not None:
             if not isinstance(raw_path, str):
@@ -112,11 +121,17 @@ def read_patch_request(body: Any, rtype: ResourceType, registry: SchemaRegistry,
 
 
 def working_copy(record: dict[str, Any]) -> dict[str, Any]:
-    """A copy safe to mutate; a group's members become a copy-on-write view instead of a copy."""
+    """A copy safe to mutate; a group's members become a copy-on-write view instead of a copy.
+
+    ``meta`` is shared, not copied: it is readOnly to every operation (changing it is ``mutability``)
+    and ``ScimStore.commit`` builds the new one from the stored record, never from the copy.
+    """
     out: dict[str, Any] = {}
     for key, value in record.items():
         if key == "members" and isinstance(value, dict):
             out[key] = MemberView(value)
+        elif key == "meta":
+            out[key] = value
         else:
             out[key] = _copy_json(value)
     return out

@@ -39,11 +39,29 @@ class PatchPath:
         return self.attr is None
 
 
+_MAX_PATHS = 4096
+
+
 def parse_path(text: str, rtype: ResourceType, registry: SchemaRegistry, search_extensions: bool = False) -> PatchPath:
     """Parse and resolve ``text`` for resources of ``rtype``; raise ``invalidPath`` saying what is wrong.
 
     ``search_extensions`` lets an unqualified name resolve to an extension attribute ("manager").
+    A PATCH names the same few paths again and again ("members", the manager's URN path), so parsed
+    paths are remembered per registry (a ``PatchPath`` and its filter are immutable); errors are not.
     """
+    cache = registry.patch_paths
+    key = (rtype.name, text, search_extensions)
+    path = cache.get(key) if isinstance(text, str) else None
+    if path is not None and path[0] is rtype:
+        return path[1]
+    parsed = _parse_path(text, rtype, registry, search_extensions)
+    if len(cache) >= _MAX_PATHS:
+        cache.clear()
+    cache[key] = (rtype, parsed)
+    return parsed
+
+
+def _parse_path(text: str, rtype: ResourceType, registry: SchemaRegistry, search_extensions: bool) -> PatchPath:
     if not isinstance(text, str) or not text.strip():
         raise InvalidPath("the path is empty: expected an attribute path such as \"name.givenName\"")
     text = text.strip()

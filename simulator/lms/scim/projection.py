@@ -109,6 +109,11 @@ class _Field:
     subs: frozenset[str] | None
     drop: frozenset[str]
 
+    @property
+    def trims(self) -> bool:
+        """Whether ``trim`` can change a value (when not, rendering copies the stored value as it is)."""
+        return self.attr.is_complex and (self.subs is not None or bool(self.drop))
+
     def trim(self, value: Any) -> Any:
         if not self.attr.is_complex or (self.subs is None and not self.drop):
             return value
@@ -122,14 +127,38 @@ class _Field:
         return one(value)
 
 
+#: How ``render`` produces a core attribute: copied from the record, a User's computed ``groups``,
+#: or a Group's ``members`` (a dict in the store, a list on the wire).
+_STORED, _GROUPS, _MEMBERS = 0, 1, 2
+
+
 @dataclass
 class _Plan:
-    """What to render for one resource type and one projection, worked out once and reused."""
+    """What to render for one resource type and one projection, worked out once and reused.
+
+    ``steps`` and ``extension_steps`` are the fields as (name, how, field or None when it never trims),
+    so the per-resource loop does no schema look-ups.
+    """
 
     core: list[_Field]
     external_id: bool
     extensions: list[tuple[str, list[_Field]]]
     meta: _Field | None
+    steps: tuple[tuple[str, int, _Field | None], ...] = ()
+    extension_steps: tuple[tuple[str, tuple[tuple[str, _Field | None], ...]], ...] = ()
+
+    def __post_init__(self) -> None:
+        self.steps = tuple((f.attr.name, _STORED, f if f.trims else None) for f in self.core)
+        self.extension_steps = tuple((urn, tuple((f.attr.name, f if f.trims else None) for f in fields))
+                                     for urn, fields in self.extensions)
+
+    def for_type(self, rtype_name: str) -> "_Plan":
+        """Mark the computed attributes of ``rtype_name`` (User ``groups``, Group ``members``)."""
+        special = {"User": ("groups", _GROUPS), "Group": ("members", _MEMBERS)}.get(rtype_name)
+        if special is not None:
+            name, how = special
+            self.steps = tuple((n, how if n == name else h, f) for n, h, f in self.steps)
+        return self
 
 
 class Renderer:
@@ -185,40 +214,39 @@ class Renderer:
             fields = [f for a in schema.attributes if (f := field_for(schema.id, a)) is not None]
             if fields:
                 extensions.append((schema.id, fields))
-        return _Plan(core, field_for(None, external) is not None, extensions, field_for(None, meta))
+        return _Plan(core, field_for(None, external) is not None, extensions, field_for(None, meta)).for_type(rtype.name)
 
     def render(self, rtype: ResourceType, record: dict[str, Any], base_url: str,
                projection: Projection | None = None) -> dict[str, Any]:
         plan = self._plan(rtype, projection or Projection())
         rid = record["id"]
         out: dict[str, Any] = {"schemas": list(record.get("schemas") or [rtype.schema.id]), "id": rid}
-        for field in plan.core:
-            name = field.attr.name
-            if name == "groups" and rtype.name == "User":
+        for name, how, field in plan.steps:
+            if how == _STORED:
+                value = record.get(name)
+                if value is not None:
+                    out[name] = value if field is None else field.trim(value)
+            elif how == _GROUPS:
                 groups = self.groups_of(rid)
                 if groups:
-                    out["groups"] = field.trim([{k: v for k, v in (("value", g["value"]),
-                                                                   ("$ref", f"{base_url}/Groups/{g['value']}"),
-                                                                   ("display", g.get("display")), ("type", "direct"))
-                                                 if v is not None} for g in groups])
-                continue
-            value = record.get(name)
-            if name == "members" and rtype.name == "Group":
-                out["members"] = field.trim(list((value or {}).values()))
-                continue
-            if value is not None:
-                out[name] = field.trim(value)
+                    listed = [{k: v for k, v in (("value", g["value"]), ("$ref", f"{base_url}/Groups/{g['value']}"),
+                                                 ("display", g.get("display")), ("type", "direct"))
+                               if v is not None} for g in groups]
+                    out["groups"] = listed if field is None else field.trim(listed)
+            else:
+                members = list((record.get(name) or {}).values())
+                out["members"] = members if field is None else field.trim(members)
         if plan.external_id and record.get("externalId") is not None:
             out["externalId"] = record["externalId"]
-        for urn, fields in plan.extensions:
+        for urn, fields in plan.extension_steps:
             container = record.get(urn)
             if not container:
                 continue
             ext_out = {}
-            for field in fields:
-                value = container.get(field.attr.name)
+            for name, field in fields:
+                value = container.get(name)
                 if value is not None:
-                    ext_out[field.attr.name] = field.trim(value)
+                    ext_out[name] = value if field is None else field.trim(value)
             if ext_out:
                 out[urn] = ext_out
         if plan.meta is not None:

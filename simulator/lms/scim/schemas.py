@@ -52,6 +52,8 @@ class Attribute:
     reference_types: tuple[str, ...] = ()
     sub_attributes: tuple["Attribute", ...] = ()
     _subs: dict[str, "Attribute"] = field(default_factory=dict, compare=False, repr=False)
+    #: names of the readOnly sub-attributes (what ``validation.strip_read_only`` drops), computed once
+    read_only_subs: frozenset[str] = field(default=frozenset(), init=False, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         if self.type not in TYPES:
@@ -64,6 +66,8 @@ class Attribute:
             raise ValueError(f"attribute {self.name}: unknown uniqueness {self.uniqueness!r}")
         for sub in self.sub_attributes:
             self._subs[sub.name.lower()] = sub
+        object.__setattr__(self, "read_only_subs",
+                           frozenset(s.name for s in self.sub_attributes if s.mutability == "readOnly"))
 
     def sub(self, name: str) -> "Attribute | None":
         """The sub-attribute called ``name`` (attribute names are case-insensitive, RFC 7643 §2.1)."""
@@ -233,9 +237,12 @@ class Schema:
     description: str
     attributes: tuple[Attribute, ...]
     _by_name: dict[str, Attribute] = field(default_factory=dict, repr=False)
+    #: the attributes with ``required: true``, which every stored resource must have (validation.check_required)
+    required_attributes: tuple[Attribute, ...] = field(default=(), init=False, repr=False)
 
     def __post_init__(self) -> None:
         self._by_name = {a.name.lower(): a for a in self.attributes}
+        self.required_attributes = tuple(a for a in self.attributes if a.required)
 
     def attribute(self, name: str) -> Attribute | None:
         return self._by_name.get(name.lower())
@@ -255,17 +262,30 @@ class ResourceType:
     schema: Schema
     extensions: list[tuple[Schema, bool]] = field(default_factory=list)  # (schema, required)
     description: str = ""
+    #: (number of extensions it was built for, extension by lower-cased URN, schema URN by lower-cased URN)
+    _urn_index: tuple[int, dict[str, Schema], dict[str, str]] | None = field(
+        default=None, init=False, repr=False, compare=False)
 
     @property
     def schema_ids(self) -> list[str]:
         return [self.schema.id] + [s.id for s, _ in self.extensions]
 
+    def _urns(self) -> tuple[int, dict[str, Schema], dict[str, str]]:
+        """URN look-ups as dicts (asked for every key of every body), rebuilt if extensions were added."""
+        index = self._urn_index
+        if index is None or index[0] != len(self.extensions):
+            by_urn = {s.id.lower(): s for s, _required in reversed(self.extensions)}
+            names = {u.lower(): u for u in self.schema_ids}
+            index = self._urn_index = (len(self.extensions), by_urn, names)
+        return index
+
     def extension(self, urn: str) -> Schema | None:
-        low = urn.lower()
-        for schema, _required in self.extensions:
-            if schema.id.lower() == low:
-                return schema
-        return None
+        """The extension schema whose URN is ``urn`` (case-insensitively), or None."""
+        return self._urns()[1].get(urn.lower())
+
+    def schema_id(self, urn: str) -> str | None:
+        """The canonical spelling of ``urn`` if it is the core schema or an extension of this type, else None."""
+        return self._urns()[2].get(urn.lower())
 
     def to_scim(self, base_url: str) -> dict[str, Any]:
         out: dict[str, Any] = {"schemas": [RESOURCE_TYPE_URN], "id": self.name, "name": self.name,
@@ -282,9 +302,15 @@ _COMMON_BY_NAME = {a.name.lower(): a for a in COMMON_ATTRIBUTES}
 class SchemaRegistry:
     """The schemas and resource types one server serves, and attribute lookup across them."""
 
+    _MAX_LOOKUPS = 4096
+
     def __init__(self, resource_types: Iterable[ResourceType]):
         self.resource_types: dict[str, ResourceType] = {}
         self.schemas: dict[str, Schema] = {}
+        self._lookups: dict[tuple[str, str | None, str, bool], tuple[Schema | None, Attribute] | None] = {}
+        self._body_keys: dict[str, tuple[ResourceType, dict[str, Schema | Attribute]]] = {}
+        #: parsed PATCH paths, (type name, text, search_extensions) -> (type, PatchPath); see paths.parse_path
+        self.patch_paths: dict[tuple[str, str, bool], tuple[ResourceType, Any]] = {}
         for rt in resource_types:
             self.resource_types[rt.name] = rt
             for schema in [rt.schema] + [s for s, _ in rt.extensions]:
@@ -309,7 +335,24 @@ class SchemaRegistry:
         (RFC 7644 §3.10: an unqualified name is the core schema's); with
         ``search_extensions``, the extensions after that (Entra writes "manager"
         for the enterprise extension's manager).
+
+        Answers are remembered per resource type: every key of every body and every filter and path
+        asks, and the schemas of a registry do not change.
         """
+        key = (rtype.name, urn, name, search_extensions)
+        try:
+            return self._lookups[key]
+        except KeyError:
+            pass
+        found = self._lookup(rtype, urn, name, search_extensions)
+        if len(self._lookups) >= self._MAX_LOOKUPS:
+            self._lookups.clear()
+        if self.resource_types.get(rtype.name) is rtype:
+            self._lookups[key] = found
+        return found
+
+    def _lookup(self, rtype: ResourceType, urn: str | None, name: str,
+                search_extensions: bool) -> tuple[Schema | None, Attribute] | None:
         if urn is not None:
             low = urn.lower()
             if low == rtype.schema.id.lower():
@@ -332,6 +375,21 @@ class SchemaRegistry:
                 if attr is not None:
                     return schema, attr
         return None
+
+    def body_keys(self, rtype: ResourceType) -> dict[str, Schema | Attribute]:
+        """What each top-level key of a ``rtype`` body may name, by its lower-cased text: an extension's
+        schema, or a common or core attribute (RFC 7643: names are case-insensitive). Built once per type;
+        a key not listed is an error the reader explains."""
+        tables = self._body_keys
+        table = tables.get(rtype.name)
+        if table is None or table[0] is not rtype:
+            keys: dict[str, Schema | Attribute] = {}
+            for attr in list(COMMON_ATTRIBUTES) + list(rtype.schema.attributes):
+                keys.setdefault(attr.name.lower(), attr)
+            for schema, _required in reversed(rtype.extensions):
+                keys[schema.id.lower()] = schema
+            table = tables[rtype.name] = (rtype, keys)
+        return table[1]
 
     def split_urn(self, rtype: ResourceType, text: str) -> tuple[str | None, str]:
         """Split ``urn:...:User:name.givenName`` into (schema URN, rest); a bare name has no URN.

@@ -17,9 +17,9 @@ from typing import Any, Callable
 
 from .errors import (InvalidFilter, InvalidValue, Mutability, NotFound, PreconditionFailed, ScimError, Sensitive,
                      TooMany, Uniqueness)
-from .filters import UnknownAttribute, ValuePath, alternatives, compile_filter, equality_terms, walk
+from .filters import Compare, Node, UnknownAttribute, ValuePath, alternatives, compile_filter, equality_terms, walk
 from .members import MemberView
-from .model import ScimStore
+from .model import INDEXED, ScimStore
 from .patch import PatchEngine, read_patch_request, working_copy
 from .profiles import Profile, load_profile, work_email
 from .projection import Projection, Renderer, parse_projection
@@ -58,6 +58,15 @@ class ScimService:
         self.realm = realm
         self.registry = store.registry
         self.renderer = Renderer(self.registry, self._groups_for_render)
+        # Worked out once per server, not once per request: the registry and the profile never change.
+        self._computed_by_type = {name: self._make_computed(rt) for name, rt in self.registry.resource_types.items()}
+        self._unique_keys = {name: self._make_unique_keys(rt) for name, rt in self.registry.resource_types.items()}
+        self._equality_indexes = self._make_equality_indexes()
+        self._projections: dict[tuple[Any, ...], Projection] = {}
+        self._filter_options = self.profile.filter_options
+        self._patch_engines = {name: PatchEngine(rt, self.registry, self.profile.patch, self.profile.values,
+                                                 self._filter_options)
+                               for name, rt in self.registry.resource_types.items()}
 
     # ---------------------------------------------------------------- helpers
 
@@ -65,17 +74,53 @@ class ScimService:
         return self.registry.resource_type(name)
 
     def _groups_for_render(self, rid: str) -> list[dict[str, Any]]:
+        ids = self.store.groups_of(rid)
+        if not ids:  # most users in most answers: nothing to order
+            return []
         out = []
-        for gid in self.store_order(self.store.groups_of(rid)):
+        for gid in self.store_order(ids):
             group = self.store.get("Group", gid)
             if group is not None:
                 out.append({"value": gid, "display": group.get("displayName")})
         return out
 
-    def _computed(self, rtype: ResourceType) -> dict[str, Callable[[dict[str, Any]], Any]]:
+    def _make_computed(self, rtype: ResourceType) -> dict[str, Callable[[dict[str, Any]], Any]]:
         if rtype.name == "User":
             return {"groups": lambda record: self._groups_for_render(record["id"])}
         return {}
+
+    def _computed(self, rtype: ResourceType) -> dict[str, Callable[[dict[str, Any]], Any]]:
+        """Attributes of ``rtype`` that are not stored but computed (a User's ``groups``)."""
+        return self._computed_by_type[rtype.name]
+
+    def _make_unique_keys(self, rtype: ResourceType) -> tuple[str, ...]:
+        keys = [a.name for a in rtype.schema.attributes if a.uniqueness in ("server", "global")]
+        keys += [k for k in self.profile.unique.get(rtype.name, []) if k not in keys]
+        return tuple(k for k in keys if self.store.has_index(rtype.name, k))
+
+    def _make_equality_indexes(self) -> dict[tuple[str, str, str | None], str]:
+        """(type, attribute, sub-attribute), lower-cased as a filter may write them -> the store's index key.
+
+        Only attributes whose index compares as the attribute does (case-folded exactly when the schema
+        says caseExact false) are listed: for them an index hit is the filter's answer, with no predicate.
+        """
+        out: dict[tuple[str, str, str | None], str] = {}
+        for name, rtype in self.registry.resource_types.items():
+            for key, index_case_exact in INDEXED.get(name, ()) + (("id", True),):
+                attr_name, _, sub_name = key.partition(".")
+                found = self.registry.lookup(rtype, None, attr_name)
+                if found is None:
+                    continue
+                attr = found[1]
+                leaf = attr.sub(sub_name) if sub_name else attr
+                if leaf is None or leaf.is_complex or not leaf.is_text or leaf.case_exact != index_case_exact:
+                    continue
+                if bool(sub_name) != attr.multi_valued:  # "userName", or "emails.value" of a multi-valued one
+                    continue
+                if attr.name in self._computed_by_type[name]:
+                    continue
+                out[(name, attr_name.lower(), sub_name.lower() or None)] = key
+        return out
 
     def store_order(self, ids: set[str] | list[str]) -> list[str]:
         """Ids in creation order (the order of an unsorted list), so answers are deterministic."""
@@ -93,7 +138,17 @@ class ScimService:
         return self.renderer.render(rtype, record, base_url, projection)
 
     def projection(self, rtypes: list[ResourceType], attributes: Any, excluded: Any) -> Projection:
-        return parse_projection(attributes, excluded, rtypes, self.registry)
+        """The parsed ``attributes``/``excludedAttributes``; the few combinations clients send are remembered."""
+        if not (attributes is None or isinstance(attributes, str)) or not (excluded is None or isinstance(excluded, str)):
+            return parse_projection(attributes, excluded, rtypes, self.registry)
+        key = (tuple(rt.name for rt in rtypes), attributes, excluded)
+        projection = self._projections.get(key)
+        if projection is None:
+            projection = parse_projection(attributes, excluded, rtypes, self.registry)
+            if len(self._projections) >= 256:
+                self._projections.clear()
+            self._projections[key] = projection
+        return projection
 
     def _get(self, rtype: ResourceType, rid: str) -> dict[str, Any]:
         record = self.store.get(rtype.name, rid)
@@ -110,11 +165,9 @@ class ScimService:
             raise PreconditionFailed(f"If-None-Match {if_none_match} matches the current version {version}")
 
     def _check_unique(self, rtype: ResourceType, record: dict[str, Any], exclude: str | None) -> None:
-        keys = [a.name for a in rtype.schema.attributes if a.uniqueness in ("server", "global")]
-        keys += [k for k in self.profile.unique.get(rtype.name, []) if k not in keys]
-        for key in keys:
+        for key in self._unique_keys[rtype.name]:
             value = record.get(key)
-            if not isinstance(value, str) or not self.store.has_index(rtype.name, key):
+            if not isinstance(value, str):
                 continue
             taken = self.store.lookup(rtype.name, key, value) - {exclude}
             if taken:
@@ -211,7 +264,7 @@ class ScimService:
               if_match: str | None = None, if_none_match: str | None = None) -> Outcome:
         rtype = self.resource_type(rtype_name)
         operations = read_patch_request(body, rtype, self.registry, self.profile.patch)
-        engine = PatchEngine(rtype, self.registry, self.profile.patch, self.profile.values, self.profile.filter_options)
+        engine = self._patch_engines[rtype.name]
         with self.store.lock:
             current = self._get(rtype, rid)
             self._check_if_match(current, if_match, if_none_match)
@@ -276,6 +329,17 @@ class ScimService:
             found |= best
         return self.store_order(found)
 
+    def _indexed_equality(self, rtype: ResourceType, node: Node | None) -> list[str] | None:
+        """The ids matching ``attr eq "text"`` on an attribute the store indexes as the filter compares it,
+        in creation order; None for any other filter (it is compiled and tested as usual)."""
+        if type(node) is not Compare or node.op != "eq" or type(node.value) is not str or node.path.urn is not None:
+            return None
+        path = node.path
+        key = self._equality_indexes.get((rtype.name, path.attr.lower(), path.sub.lower() if path.sub else None))
+        if key is None:
+            return None
+        return self.store_order(self.store.lookup(rtype.name, key, node.value))
+
     def _refuse_secret_filters(self, rtypes: list[ResourceType], query: Query, in_uri: bool) -> None:
         """A filter may not test a never-returned attribute (the password): in a URL it is ``sensitive``
         (RFC 7644 §3.12, §7.5.2), in a /.search body it is simply not filterable."""
@@ -303,14 +367,20 @@ class ScimService:
             matched: list[tuple[ResourceType, dict[str, Any]]] = []
             compiled = {}
             errors: list[ScimError] = []
+            indexed: dict[str, list[str]] = {}
             for rtype in rtypes:
                 if query.filter is None:
+                    compiled[rtype.name] = None
+                    continue
+                hits = self._indexed_equality(rtype, query.filter)
+                if hits is not None:  # the index answers exactly: nothing to compile or test
+                    indexed[rtype.name] = hits
                     compiled[rtype.name] = None
                     continue
                 try:
                     compiled[rtype.name] = compile_filter(query.filter, rtype, self.registry,
                                                           computed=self._computed(rtype),
-                                                          options=self.profile.filter_options)
+                                                          options=self._filter_options)
                 except UnknownAttribute as exc:
                     errors.append(exc)
             if errors and len(errors) == len(rtypes):
@@ -319,10 +389,10 @@ class ScimService:
                 if rtype.name not in compiled:  # a root search: attributes of the other types read as absent
                     compiled[rtype.name] = compile_filter(query.filter, rtype, self.registry,
                                                           computed=self._computed(rtype),
-                                                          options=self.profile.filter_options, lenient=True)
+                                                          options=self._filter_options, lenient=True)
             for rtype in rtypes:
                 predicate = compiled[rtype.name]
-                candidates = self._candidates(rtype, query)
+                candidates = indexed[rtype.name] if rtype.name in indexed else self._candidates(rtype, query)
                 if candidates is None:
                     records = [r for _, r in self.store.records(rtype.name)]
                 else:

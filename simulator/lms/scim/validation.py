@@ -18,7 +18,7 @@ from typing import Any
 
 from .errors import InvalidSyntax, InvalidValue
 from .filters import parse_datetime
-from .schemas import Attribute, ResourceType, SchemaRegistry
+from .schemas import Attribute, ResourceType, Schema, SchemaRegistry
 
 
 @dataclass
@@ -44,6 +44,15 @@ def _describe(value: Any) -> str:
 
 def _type_error(attr: Attribute, where: str, value: Any, expected: str, hint: str = "") -> InvalidValue:
     return InvalidValue(f"'{where}' must be {expected}, got {_describe(value)}{hint}")
+
+
+def _as_is(attr: Attribute, value: Any) -> bool:
+    """Whether ``coerce_single`` would return ``value`` unchanged, whatever the options: a JSON string for a
+    string or reference, a JSON boolean for a boolean. Most values of most bodies are one of these."""
+    kind = type(value)
+    if kind is str:
+        return attr.type == "string" or attr.type == "reference"
+    return kind is bool and attr.type == "boolean"
 
 
 def coerce(attr: Attribute, value: Any, opts: ValueOptions, where: str | None = None) -> Any:
@@ -75,6 +84,8 @@ def coerce_single(attr: Attribute, value: Any, opts: ValueOptions, where: str) -
     if value is None:
         return None
     kind = attr.type
+    if type(value) is str and (kind == "string" or kind == "reference"):
+        return value  # most values of most bodies: nothing below could refuse or change them
     if kind == "complex":
         if isinstance(value, str) and opts.manager_as_string and attr.sub("value") is not None and not attr.multi_valued:
             value = {"value": value}
@@ -90,6 +101,9 @@ def coerce_single(attr: Attribute, value: Any, opts: ValueOptions, where: str) -
             if sub is None:
                 raise InvalidValue(f"'{where}' has no sub-attribute '{key}' (known: "
                                    f"{', '.join(s.name for s in attr.sub_attributes)})")
+            if _as_is(sub, sub_value):
+                out[sub.name] = sub_value  # what coerce_single returns for it, without naming where it is
+                continue
             coerced = coerce_single(sub, sub_value, opts, f"{where}.{sub.name}")
             if coerced is not None:
                 out[sub.name] = coerced
@@ -130,7 +144,7 @@ def strip_read_only(attr: Attribute, value: Any) -> Any:
     """Drop readOnly sub-attributes from a coerced value (clients may echo them; RFC 7644 §3.3 ignores them)."""
     if value is None or not attr.is_complex:
         return value
-    read_only = {s.name for s in attr.sub_attributes if s.mutability == "readOnly"}
+    read_only = attr.read_only_subs
     if not read_only:
         return value
     if attr.multi_valued:
@@ -149,15 +163,18 @@ def read_resource(body: Any, rtype: ResourceType, registry: SchemaRegistry, opts
     """
     if not isinstance(body, dict):
         raise InvalidSyntax(f"the body must be a JSON object representing a {rtype.name}, got {type(body).__name__}")
-    schemas_value = next((v for k, v in body.items() if k.lower() == "schemas"), None)
+    schemas_value = None
+    for key, value in body.items():
+        if key.lower() == "schemas":
+            schemas_value = value
+            break
     if schemas_value is None:
         raise InvalidValue(f"'schemas' is required: expected [\"{rtype.schema.id}\", ...] (RFC 7643 §3)")
     if not isinstance(schemas_value, list) or not all(isinstance(s, str) for s in schemas_value):
         raise InvalidValue("'schemas' must be an array of schema URIs")
-    known = {u.lower(): u for u in rtype.schema_ids}
     schemas: list[str] = []
     for uri in schemas_value:
-        canonical = known.get(uri.lower())
+        canonical = rtype.schema_id(uri)
         if canonical is None:
             if opts.ignore_unknown_schemas:
                 continue
@@ -169,11 +186,23 @@ def read_resource(body: Any, rtype: ResourceType, registry: SchemaRegistry, opts
         raise InvalidValue(f"'schemas' must include the core schema '{rtype.schema.id}'")
 
     record: dict[str, Any] = {}
+    body_keys = registry.body_keys(rtype)
     for key, value in body.items():
         low = key.lower()
         if low == "schemas":
             continue
-        ext = rtype.extension(key)
+        named = body_keys.get(low)
+        if type(named) is Attribute:  # the usual key: a core or common attribute
+            if named.mutability == "readOnly":
+                continue  # id, meta, groups...: RFC 7644 §3.3 and §3.5.1 ignore them
+            if not named.multi_valued and _as_is(named, value):
+                record[named.name] = value  # what coerce and strip_read_only would make of it
+                continue
+            coerced = strip_read_only(named, coerce(named, value, opts))
+            if coerced is not None:
+                record[named.name] = coerced
+            continue
+        ext = named if type(named) is Schema else None
         if ext is not None:
             if value is None:
                 continue
@@ -188,6 +217,9 @@ def read_resource(body: Any, rtype: ResourceType, registry: SchemaRegistry, opts
                     raise InvalidValue(f"'{sub_key}' is not an attribute of {ext.id} (known: "
                                        f"{', '.join(a.name for a in ext.attributes)})")
                 if attr.mutability == "readOnly":
+                    continue
+                if not attr.multi_valued and _as_is(attr, sub_value):
+                    ext_record[attr.name] = sub_value
                     continue
                 coerced = strip_read_only(attr, coerce(attr, sub_value, opts, f"{ext.id}:{attr.name}"))
                 if coerced is not None:
@@ -216,13 +248,13 @@ def read_resource(body: Any, rtype: ResourceType, registry: SchemaRegistry, opts
 
 def check_required(record: dict[str, Any], rtype: ResourceType) -> None:
     """Every required attribute of the core schema and of the extensions in use has a value."""
-    for attr in rtype.schema.attributes:
-        if attr.required and record.get(attr.name) in (None, "", [], {}):
+    for attr in rtype.schema.required_attributes:
+        if record.get(attr.name) in (None, "", [], {}):
             raise InvalidValue(f"'{attr.name}' is required for a {rtype.name}")
     for schema, _required in rtype.extensions:
         container = record.get(schema.id)
         if not container:
             continue
-        for attr in schema.attributes:
-            if attr.required and container.get(attr.name) in (None, "", [], {}):
+        for attr in schema.required_attributes:
+            if container.get(attr.name) in (None, "", [], {}):
                 raise InvalidValue(f"'{schema.id}:{attr.name}' is required when the extension is present")
