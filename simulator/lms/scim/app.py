@@ -6,6 +6,10 @@ in SCIM error format), records every request in a redacted request log, and
 mounts the control API under ``/_entrasim`` when asked. Every error, including
 Flask's own 404/405/413, leaves as a SCIM error body; an unexpected exception
 is a 500 SCIM error, never an HTML page.
+
+Unless ``config.fast_path`` is off, the hot resource requests skip Flask: a
+raw-WSGI layer in front of it (``fast_path.FastPath``) serves them with the same
+operations, checks and log, and hands Flask everything else.
 """
 
 from __future__ import annotations
@@ -121,13 +125,10 @@ def create_app(store: ScimStore | None = None, faults: FaultInjector | None = No
             except RequestEntityTooLarge:
                 request_body = None
             response_body = response.get_data() if not response.is_streamed else None
-        environ = req.environ
-        log.record(surface="lms", method=environ["REQUEST_METHOD"], path=req.path,
-                   query=environ.get("QUERY_STRING", ""), status=response.status_code,
-                   started=getattr(context, "entrasim_started", None) or time.perf_counter(),
-                   client_id=getattr(context, "lms_token_label", None),
-                   fault=fault.id if fault is not None else None, request_body=request_body,
-                   response_body=response_body)
+        record_request(log, req.environ, req.path, response.status_code,
+                       getattr(context, "entrasim_started", None) or time.perf_counter(),
+                       getattr(context, "lms_token_label", None), fault.id if fault is not None else None,
+                       request_body, response_body)
 
     @app.errorhandler(ScimError)
     def _scim_error(exc: ScimError):  # noqa: ANN202
@@ -135,22 +136,12 @@ def create_app(store: ScimStore | None = None, faults: FaultInjector | None = No
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException):  # noqa: ANN202
-        if isinstance(exc, RequestEntityTooLarge):
-            return PayloadTooLarge(f"the body is larger than this server accepts ({limits.max_body_bytes} bytes; "
-                                   f"{limits.bulk_max_payload_bytes} for /Bulk)").response()
-        if exc.code == 405:
-            allowed = sorted(getattr(exc, "valid_methods", None) or [])
-            return MethodNotAllowed(f"{request.method} is not allowed on {request.path}"
-                                    + (f"; allowed: {', '.join(allowed)}" if allowed else ""), allowed).response()
-        if exc.code == 404:
-            return NotFound(f"no SCIM endpoint at {request.path} (the SCIM base URL is "
-                            f"{request.host_url.rstrip('/')}{config.base_path})").response()
-        return ScimError(exc.description or exc.name, status=exc.code or 500).response()
+        return scim_error_for_http(exc, request.method, request.path, request.host_url, limits,
+                                   config.base_path).response()
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception):  # noqa: ANN202
-        logger.exception("unexpected error serving %s %s", request.method, request.path)
-        return ServerError(f"internal error: {type(exc).__name__}").response()
+        return unexpected_error(request.method, request.path, exc).response()
 
     app.register_blueprint(routes.bp, url_prefix=config.base_path or None)
     if config.control:
@@ -159,4 +150,39 @@ def create_app(store: ScimStore | None = None, faults: FaultInjector | None = No
 
         app.register_blueprint(make_blueprint(faults=faults, log=log, admin_key=config.admin_key,
                                               extra=control_routes.register))
+    # (A base path inside the control prefix, or one werkzeug would redirect to merge slashes, stays with Flask.)
+    if config.fast_path and not config.base_path.startswith(CONTROL_PREFIX) and "//" not in config.base_path:
+        from .fast_path import FastPath
+
+        app.wsgi_app = FastPath(app.wsgi_app, app.extensions["entrasim"], app.config["MAX_CONTENT_LENGTH"])
     return app
+
+
+def record_request(log: RequestLog, environ: dict[str, Any], path: str, status: int, started: float,
+                   client_id: str | None, fault: str | None, request_body: bytes | None,
+                   response_body: bytes | None) -> None:
+    """One request-log entry of an answered SCIM request (the Flask hooks and the fast path both write them)."""
+    log.record(surface="lms", method=environ["REQUEST_METHOD"], path=path, query=environ.get("QUERY_STRING", ""),
+               status=status, started=started, client_id=client_id, fault=fault, request_body=request_body,
+               response_body=response_body)
+
+
+def scim_error_for_http(exc: HTTPException, method: str, path: str, host_url: str, limits: Any,
+                        base_path: str) -> ScimError:
+    """werkzeug's own HTTP errors (no route, wrong method, body too large) as SCIM errors."""
+    if isinstance(exc, RequestEntityTooLarge):
+        return PayloadTooLarge(f"the body is larger than this server accepts ({limits.max_body_bytes} bytes; "
+                               f"{limits.bulk_max_payload_bytes} for /Bulk)")
+    if exc.code == 405:
+        allowed = sorted(getattr(exc, "valid_methods", None) or [])
+        return MethodNotAllowed(f"{method} is not allowed on {path}"
+                                + (f"; allowed: {', '.join(allowed)}" if allowed else ""), allowed)
+    if exc.code == 404:
+        return NotFound(f"no SCIM endpoint at {path} (the SCIM base URL is {host_url.rstrip('/')}{base_path})")
+    return ScimError(exc.description or exc.name, status=exc.code or 500)
+
+
+def unexpected_error(method: str, path: str, exc: Exception) -> ScimError:
+    """A bug met while serving: logged with its traceback (call it inside the ``except``), answered as a SCIM 500."""
+    logger.exception("unexpected error serving %s %s", method, path)
+    return ServerError(f"internal error: {type(exc).__name__}")

@@ -26,6 +26,9 @@ class LmsConfig:
     admin_key: str | None = None
     #: Keep request and response bodies (redacted) in the request log.
     log_bodies: bool = True
+    #: Serve the hot resource requests (list, get, create, replace, patch, delete of Users and Groups) on a
+    #: raw-WSGI path that skips Flask's per-request machinery; same answers, same log. Off: Flask serves all.
+    fast_path: bool = True
     _loaded: Profile | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
