@@ -20,8 +20,8 @@ killed run keeps everything logged so far) and keeps counts for the summary.
 
 from __future__ import annotations
 
+import os
 import threading
-import uuid
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -92,6 +92,8 @@ class ErrorInfo:
 
 def _text(value: Any) -> Any:
     """modifiedProperties and step details show values as text (booleans "True"/"False")."""
+    if value.__class__ is str:  # most values: checked first, they are written once per attribute per object
+        return value
     if value is None:
         return None
     if isinstance(value, bool):
@@ -99,6 +101,37 @@ def _text(value: Any) -> Any:
     if isinstance(value, (list, dict)):
         return orjson.dumps(value).decode()
     return str(value)
+
+
+def _random_uuid() -> str:
+    """``str(uuid.uuid4())`` without building a ``UUID`` (one per record): 16 random bytes, version 4, RFC 4122 variant.
+
+    The version nibble is set to 4 and the variant's two top bits to 10, as ``uuid4`` sets them.
+    """
+    h = os.urandom(16).hex()
+    return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{_VARIANT_DIGITS[int(h[16], 16) & 3]}{h[17:20]}-{h[20:]}"
+
+
+_VARIANT_DIGITS = "89ab"
+_last_activity: tuple[float, str] = (float("nan"), "")
+
+
+def _activity_text(moment: datetime) -> str:
+    """``iso(moment)``, formatted once per second of activity rather than once per record.
+
+    Records written in the same second share the text; the cache is one
+    (second, text) pair swapped whole, so threads can share it.
+    """
+    global _last_activity
+    if moment.tzinfo is None:
+        return iso(moment)
+    second = moment.timestamp() // 1
+    cached = _last_activity
+    if cached[0] == second:
+        return cached[1]
+    text = iso(moment)
+    _last_activity = (second, text)
+    return text
 
 
 @dataclass
@@ -122,7 +155,7 @@ class LogRecord:
     skip_reason: str | None = None
     exchanges: list[Exchange] = field(default_factory=list)
     duration_ms: float = 0.0
-    change_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    change_id: str = field(default_factory=_random_uuid)
     id: str = ""
 
     def __post_init__(self) -> None:
@@ -135,7 +168,7 @@ class LogRecord:
             status_info["errorInformation"] = self.error.as_dict()
         out: dict[str, Any] = {
             "id": self.id,
-            "activityDateTime": iso(self.activity),
+            "activityDateTime": _activity_text(self.activity),
             "cycleId": self.cycle_id,
             "changeId": self.change_id,
             "jobId": self.job_id,

@@ -34,6 +34,7 @@ credentials redacted, for the provisioning logs; the token never leaves the
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 import uuid
@@ -42,7 +43,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode, urlsplit, urlunsplit
+from urllib.parse import urlsplit, urlunsplit
 
 import orjson
 
@@ -96,13 +97,18 @@ class Exchange:
 
 @dataclass
 class ScimResponse:
-    """A SCIM answer: status, parsed JSON body (None when empty or not JSON), headers."""
+    """A SCIM answer: status, parsed JSON body (None when empty or not JSON), headers; ``text`` decoded on demand."""
 
     status: int
     body: Any
-    text: str
+    content: bytes
     headers: dict[str, str]
     exchanges: list[Exchange] = field(default_factory=list)
+
+    @property
+    def text(self) -> str:
+        """The body as text (only error messages and reports read it, so it is not decoded for every answer)."""
+        return self.content.decode("utf-8", "replace") if self.content else ""
 
     @property
     def json_ok(self) -> bool:
@@ -279,18 +285,43 @@ def split_tenant_url(tenant_url: str) -> str:
     return urlunsplit((parts.scheme, parts.netloc, parts.path.rstrip("/"), "", ""))
 
 
-_SECRET_MARKERS = ("secret", "token", "password", "assertion", "bearer", "basic")
+#: what ``urlencode`` leaves as it is in a query value (unreserved ASCII; a space becomes "+")
+_FORM_UNSAFE = re.compile(r"[^A-Za-z0-9_.~ -]+")
+#: each byte of a UTF-8 query value as ``urlencode`` writes it when it is not left as it is: "%XX"
+_FORM_ESCAPES = tuple(f"%{b:02X}" for b in range(256))
+
+
+def _form_escape(match: re.Match) -> str:
+    return "".join([_FORM_ESCAPES[b] for b in match.group().encode()])
+
+
+def form_encode(params: list[tuple[str, str]]) -> str:
+    """``urllib.parse.urlencode(params)``, byte for byte, for string keys and values, at a fraction of its cost.
+
+    Why: every matching query encodes a filter value; ``urlencode`` quotes it
+    through a Python-level loop over each of its bytes, this escapes only the
+    few runs of characters that need it (the quotes, ``@``, non-ASCII).
+    """
+    sub = _FORM_UNSAFE.sub
+    return "&".join(sub(_form_escape, key).replace(" ", "+") + "=" + sub(_form_escape, value).replace(" ", "+")
+                    for key, value in params)
 
 
 def _clip(data: bytes | str | None) -> str | None:
-    """A body as logs keep it: at most ``BODY_LOG_LIMIT`` characters, credentials redacted."""
+    """A body as logs keep it: at most ``BODY_LOG_LIMIT`` characters, credentials redacted.
+
+    ``redact``'s regexes run only on a body naming a secret, token, password,
+    assertion or bearer/basic credential: the substring tests (no generator,
+    one ``lower()``) cost a fraction of them, on two bodies per request.
+    """
     if not data:
         return None
     text = data.decode("utf-8", "replace") if isinstance(data, bytes) else data
     if len(text) > BODY_LOG_LIMIT:
         text = text[:BODY_LOG_LIMIT] + "...(truncated)"
     lowered = text.lower()
-    if any(marker in lowered for marker in _SECRET_MARKERS):  # the regexes cost more than this look
+    if ("secret" in lowered or "token" in lowered or "password" in lowered or "assertion" in lowered
+            or "bearer" in lowered or "basic" in lowered):
         return redact(text)
     return text
 
@@ -313,6 +344,9 @@ class ScimClient:
         self._body_headers = {**self._headers, "Content-Type": SCIM_JSON}
         self._transport = KeepAliveTransport(self.base_url, verify=verify, connect_timeout=connect_timeout,
                                              read_timeout=read_timeout)
+        # Encoded (and checked) once: every request sends one of these two blocks.
+        self._header_block = self._transport.encode_headers(self._headers)
+        self._body_header_block = self._transport.encode_headers(self._body_headers)
         self._limiter = RateLimiter(request_rate, sleep)
         self._sleep = sleep
         self._on_wait = on_wait
@@ -340,7 +374,7 @@ class ScimClient:
         """Absolute URL; query values encoded as Entra's are (``+`` for spaces, ``%22`` for quotes)."""
         url = self.base_url + path
         if params:
-            url += "?" + urlencode(params)
+            url += "?" + form_encode(params)
         return url
 
     def _pause(self, seconds: float, reason: str) -> None:
@@ -351,6 +385,8 @@ class ScimClient:
             self._on_wait(seconds, reason)
 
     def _wait_if_paused(self) -> float:
+        if not self._paused_until:  # never paused (a float read is atomic): no lock, no clock
+            return 0.0
         with self._pause_lock:
             remaining = self._paused_until - time.monotonic()
         if remaining > 0:
@@ -364,7 +400,10 @@ class ScimClient:
         """Send one SCIM request with the retry rules; a 2xx answer is returned, anything else raised."""
         url = self.url(path, params)
         data = orjson.dumps(body) if body is not None else None
-        headers = self._body_headers if data is not None else self._headers
+        if data is not None:
+            headers, header_block = self._body_headers, self._body_header_block
+        else:
+            headers, header_block = self._headers, self._header_block
         exchanges: list[Exchange] = []
         attempt = 0
         while True:
@@ -374,7 +413,7 @@ class ScimClient:
             with self._count_lock:
                 self.requests_sent += 1
             try:
-                raw = self._transport.send(method, url, data, headers)
+                raw = self._transport.send(method, url, data, header_block)
             except TransportFailure as exc:
                 kind = exc.kind
                 exchanges.append(Exchange(method, url, None, round((time.perf_counter() - started) * 1000, 3), attempt,
@@ -417,8 +456,7 @@ class ScimClient:
                 body = None
         exchanges.append(Exchange(method, url, raw.status, round((time.perf_counter() - started) * 1000, 3),
                                   attempt, _clip(data), _clip(content), None, waited))
-        text = content.decode("utf-8", "replace") if content else ""
-        return ScimResponse(raw.status, body, text, raw.headers, exchanges)
+        return ScimResponse(raw.status, body, content, raw.headers, exchanges)
 
     # -- Entra's requests
     @staticmethod
