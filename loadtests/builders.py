@@ -21,6 +21,8 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
+import orjson
+
 from simulator.provisioning.attributes import GROUP, USER, SourceObject
 from simulator.provisioning.job import parse_job, preset_text
 from simulator.provisioning.mappings import ObjectMapping, TargetValues
@@ -135,6 +137,13 @@ class EntraRequests:
         return [Dialect.body(self.dialect.members_add(target_ids[start:start + size]))
                 for start in range(0, len(target_ids), size)]
 
+    def members_add_bytes(self, target_ids: list[str]) -> list[tuple[int, bytes]]:
+        """``members_add_bodies`` as the bytes sent, each with the number of members it adds."""
+        size = self.members_per_patch
+        return [(len(target_ids[start:start + size]),
+                 orjson.dumps(Dialect.body(self.dialect.members_add(target_ids[start:start + size]))))
+                for start in range(0, len(target_ids), size)]
+
     def members_remove_body(self, target_ids: list[str]) -> dict[str, Any]:
         return Dialect.body(self.dialect.members_remove(target_ids))
 
@@ -143,6 +152,10 @@ class EntraRequests:
         if self.manager_row is None:
             raise ValueError(f"preset '{self.preset}' maps no manager attribute")
         return Dialect.body(self.dialect.manager_set(self.manager_row.target, manager_target_id, had_manager))
+
+    def manager_bytes(self, manager_target_id: str, had_manager: bool) -> bytes:
+        """``manager_body`` as the bytes sent."""
+        return orjson.dumps(self.manager_body(manager_target_id, had_manager))
 
     def manager_of(self, resource: dict[str, Any] | None) -> str | None:
         """The manager id a user resource read back from the target holds (None: none, or no manager row)."""

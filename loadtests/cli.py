@@ -3,7 +3,7 @@
 Locust is always a **subprocess** (``python -m locust -f loadtests/<file>.py``):
 it monkey-patches the standard library with gevent when imported, which must
 never happen inside the entrasim process. Without a target, the command starts
-our SCIM LMS (``entrasim serve lms --port 0 --info-file F``) or Graph mock
+our SCIM LMS (``entrasim serve lms --server granian --port 0 --info-file F``) or Graph mock
 (``entrasim serve graph --tls --control ...``) as subprocesses too, reads their
 info files, and stops them once Locust is done. The SCIM token travels in the
 environment (``ENTRASIM_SCIM_TOKEN``), never on a command line.
@@ -29,6 +29,7 @@ from typing import Any
 import click
 
 from simulator.cli_errors import CliError
+from simulator.process_cpu import process_tree_cpu_seconds
 
 HERE = Path(__file__).resolve().parent
 SERVER_START_TIMEOUT = 900.0  # seeding a million-user Graph tenant takes minutes
@@ -79,6 +80,9 @@ def _directory_options(func):
         click.option("--ca-bundle", type=click.Path(dir_okay=False, exists=True), help="CA to trust for an https --target."),
         click.option("--lms-profile", default="entra-tolerant", show_default=True,
                      help="Profile of the SCIM LMS started when there is no --target."),
+        click.option("--lms-server", type=click.Choice(["granian", "cheroot"]), default="granian", show_default=True,
+                     help="HTTP server of the SCIM LMS started when there is no --target (granian costs the "
+                          "least CPU a request, so the load generator is what gets measured)."),
     ]
     for option in reversed(options):
         func = option(func)
@@ -165,7 +169,7 @@ def _finish(returncode: int) -> None:
         sys.exit(returncode)
 
 
-def _scim_run(locustfile: str, extra_args: list[str], *, target, token, ca_bundle, lms_profile, users_total,
+def _scim_run(locustfile: str, extra_args: list[str], *, target, token, ca_bundle, lms_profile, lms_server, users_total,
               groups_total, seed, block_size, preset, dialect, processes, locust_users, spawn_rate, run_time,
               csv_prefix, html_file, summary_json, locust_args) -> None:
     args = ["--users-total", str(users_total), "--groups-total", str(groups_total), "--seed", str(seed),
@@ -185,26 +189,18 @@ def _scim_run(locustfile: str, extra_args: list[str], *, target, token, ca_bundl
     with tempfile.TemporaryDirectory(prefix="entrasim-load-") as tmp:
         info_file = Path(tmp) / "lms.json"
         run["summary_json"] = summary_json or str(Path(tmp) / "summary.json")
-        server = _entrasim("serve", "lms", "--profile", lms_profile, "--port", "0", "--info-file", str(info_file))
+        server = _entrasim("serve", "lms", "--profile", lms_profile, "--server", lms_server, "--port", "0",
+                           "--info-file", str(info_file))
         with _server(server, info_file, "SCIM LMS") as (info, pid):
             env["ENTRASIM_SCIM_TOKEN"] = info["token"]
-            click.echo(f"entrasim load: SCIM LMS ({info['profile']}) at {info['base_url']}", err=True)
-            cpu_before = process_cpu_seconds(pid)
+            what = f"SCIM LMS ({info['profile']}, {lms_server})"
+            click.echo(f"entrasim load: {what} at {info['base_url']}", err=True)
+            cpu_before = process_tree_cpu_seconds(pid)
             code = _locust(locustfile, ["--scim-url", info["base_url"], *args], env, **run)
-            cpu_after = process_cpu_seconds(pid)
+            cpu_after = process_tree_cpu_seconds(pid)
         if cpu_before is not None and cpu_after is not None:
-            _add_target_cost(Path(run["summary_json"]), cpu_after - cpu_before, f"SCIM LMS ({info['profile']})",
-                             write=bool(summary_json))
+            _add_target_cost(Path(run["summary_json"]), cpu_after - cpu_before, what, write=bool(summary_json))
     _finish(code)
-
-
-def process_cpu_seconds(pid: int) -> float | None:
-    """User plus system CPU seconds of a running process (Linux ``/proc``); None where that cannot be read."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    except (OSError, ValueError, IndexError):
-        return None
 
 
 def _add_target_cost(summary_file: Path, cpu_seconds: float, what: str, write: bool) -> None:

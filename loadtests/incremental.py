@@ -31,6 +31,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import orjson
 from locust import constant_throughput, events, task
@@ -47,11 +48,11 @@ from loadtests.options import (
     add_report_arguments,
     add_scim_arguments,
 )
+from loadtests.scim_http import Answer
 from loadtests.scim_session import (
     EntraScimUser,
     Run,
     adopt_host,
-    answered,
     configure,
     measure_ceiling,
     preflight,
@@ -87,7 +88,7 @@ def _test_start(environment: Any, **_kw: Any) -> None:
     if not options.headless and refuse_start(environment):  # the web UI's form can change the options
         Run.directory = Run.target = None
         return
-    configure(options, ChangeStreamUser)
+    configure(options)
     if not coordinator.is_worker:
         # forwarded to workers with the other custom options: each user's share of --change-rate
         options.entrasim_total_users = environment.runner.target_user_count
@@ -130,6 +131,10 @@ class Adopted:
 
 #: every block this process adopted (the local check reads them back)
 ADOPTED: list[Adopted] = []
+
+
+#: Locust's request names of a membership change, by "removing"
+CHURN_NAMES = {True: "PATCH /Groups/[id] (member remove)", False: "PATCH /Groups/[id] (member add)"}
 
 
 def _per_user_rate() -> float:
@@ -182,14 +187,24 @@ class ChangeStreamUser(EntraScimUser):
         return Adopted(block, users, groups)
 
     def read_members(self, target_id: str) -> set[str]:
-        self.count("requests")
-        with self.client.get(f"/Groups/{target_id}", name="GET /Groups/[id]", headers=self.headers,
-                             catch_response=True) as response:
-            if response.status_code != 200:
-                response.failure(f"group read answered {answered(response)}")
-                return set()
-            body = orjson.loads(response.content)
-        return {member.get("value") for member in body.get("members") or []}
+        answer = self.send("GET", f"/Groups/{quote(target_id, safe='')}", "GET /Groups/[id]")
+        body = self.read_resource(answer, "group read")
+        return set() if body is None else {member.get("value") for member in body.get("members") or []}
+
+    def read_resource(self, answer: Answer, what: str) -> dict[str, Any] | None:
+        """The resource a ``GET /<resource>/{id}`` answered, reported; None (a failure) when there is none."""
+        if answer.status != 200:
+            self.expect(answer, (200,), what)
+            return None
+        try:
+            body = orjson.loads(answer.content)
+        except orjson.JSONDecodeError:
+            body = None
+        if not isinstance(body, dict):
+            self.scim.report(answer, f"{what} answered 200 without a SCIM resource")
+            return None
+        self.scim.report(answer)
+        return body
 
     # -- changes
     @task(5)
@@ -216,14 +231,11 @@ class ChangeStreamUser(EntraScimUser):
         removing = member in group.members
         body = Run.builders.members_remove_body([member]) if removing else Run.builders.members_add_bodies([member])[0]
         group.pending = True
-        self.count("requests")
-        with self.client.request("PATCH", f"/Groups/{group.target_id}",
-                                 name=f"PATCH /Groups/[id] (member {'remove' if removing else 'add'})",
-                                 data=orjson.dumps(body), headers=self.body_headers, catch_response=True) as response:
-            if response.status_code not in (200, 204):
-                response.failure(f"membership PATCH answered {answered(response)}")
-                group.pending = False
-                return
+        answer = self.send("PATCH", f"/Groups/{quote(group.target_id, safe='')}",
+                           CHURN_NAMES[removing], orjson.dumps(body))
+        if not self.expect(answer, (200, 204), "membership PATCH"):
+            group.pending = False
+            return
         if removing:
             group.members.discard(member)
             self.count("memberships_removed")
@@ -235,28 +247,21 @@ class ChangeStreamUser(EntraScimUser):
 
     def change_user(self, state: UserState, *, version: int, enabled: bool) -> None:
         """Entra's update of a linked user: read it back, diff, PATCH only what differs."""
-        self.count("requests")
-        with self.client.get(f"/Users/{state.target_id}", name="GET /Users/[id]", headers=self.headers,
-                             catch_response=True) as response:
-            if response.status_code != 200:
-                response.failure(f"user read answered {answered(response)}")
-                return
-            current = orjson.loads(response.content)
+        path = f"/Users/{quote(state.target_id, safe='')}"
+        current = self.read_resource(self.send("GET", path, "GET /Users/[id]"), "user read")
+        if current is None:
+            return
         desired = Run.directory.user(state.index, version=version, enabled=enabled)
         body = Run.builders.update_body(desired, current)
         if body is None:
             self.count("redundant_exports")
         else:
             state.pending = True
-            self.count("requests")
             name = "PATCH /Users/[id] (" + ("update" if enabled == state.enabled else
                                             "disable" if not enabled else "enable") + ")"
-            with self.client.request("PATCH", f"/Users/{state.target_id}", name=name, data=orjson.dumps(body),
-                                     headers=self.body_headers, catch_response=True) as response:
-                if response.status_code not in (200, 204):
-                    response.failure(f"update answered {answered(response)}")
-                    state.pending = False
-                    return
+            if not self.expect(self.send("PATCH", path, name, orjson.dumps(body)), (200, 204), "update"):
+                state.pending = False
+                return
         state.version, state.enabled, state.changed, state.pending = version, enabled, True, False
         self.count("changes")
 

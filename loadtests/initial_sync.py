@@ -83,7 +83,7 @@ def _test_start(environment: Any, **_kw: Any) -> None:
     if not options.headless and refuse_start(environment):  # the web UI's form can change the options
         Run.directory = Run.target = None
         return
-    configure(options, ScimSyncUser)
+    configure(options)
     if not coordinator.is_worker:
         measure_ceiling(options)
     if not coordinator.is_master:

@@ -1,11 +1,12 @@
 """What the SCIM locustfiles share: the run's directory/builders/target, the ceiling probe, Entra's match-or-create.
 
-``EntraScimUser`` is an abstract FastHttpUser (geventhttpclient: about 3x the
-requests per second of ``HttpUser`` from one process here) that sends the
-provisioning client's requests: the matching query, then ``POST`` when nothing
-matched or a diff-based ``PATCH`` when something did, and membership PATCHes.
-Every request is counted in the process's ``Coordinator`` so the summary can
-turn them into objects and memberships per second.
+``EntraScimUser`` is an abstract Locust user that sends the provisioning
+client's requests on its own keep-alive connection (``scim_http.py``: prebuilt
+bytes; half the CPU a request of ``FastHttpUser``, builders included): the matching query,
+then ``POST`` when nothing matched or a diff-based ``PATCH`` when something did,
+membership PATCHes and manager reference PATCHes. Every request is counted in
+the process's ``Coordinator`` so the summary can turn them into objects and
+memberships per second, and reported to Locust's statistics once.
 """
 
 from __future__ import annotations
@@ -17,24 +18,31 @@ import sys
 import time
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import gevent
 import orjson
-from locust import FastHttpUser
+from locust import User
 from locust.exception import StopUser
 from locust.runners import WorkerRunner
 
 from .builders import EntraRequests
 from .coordination import Coordinator
 from .directory import Directory, DirectorySpec, GeneratedGroup, GeneratedUser
+from .scim_http import Answer, ScimConnection
 from .scim_target import ScimTarget, TargetError
 
 
-def answered(response: Any) -> str:
-    """``400 (invalidValue: detail...)``: the status and the SCIM error's own words, short enough for Locust's error table."""
-    status = response.status_code
+def answered(answer: Answer) -> str:
+    """``400 (invalidValue: detail...)``: the status and the SCIM error's own words, short enough for Locust's error table.
+
+    No answer at all (status 0) says why: ``no answer ([Errno 104] Connection reset by peer)``.
+    """
+    if answer.status == 0:
+        return f"no answer ({answer.reason()})"
+    status = answer.status
     try:
-        body = orjson.loads(response.content or b"{}")
+        body = orjson.loads(answer.content or b"{}")
     except orjson.JSONDecodeError:
         return str(status)
     if not isinstance(body, dict):
@@ -151,14 +159,11 @@ def refuse_start(environment: Any) -> bool:
     return True
 
 
-def configure(options: Any, user_class: type[FastHttpUser]) -> None:
+def configure(options: Any) -> None:
     """Build the run's directory, builders and target from the options (every process, at test start)."""
     Run.directory = Directory(DirectorySpec(options.users_total, options.groups_total, options.seed, options.block_size))
     Run.builders = EntraRequests(options.preset, options.dialect)
     Run.target = ScimTarget(options.scim_url, options.scim_token, options.scim_ca_bundle or None, options.scim_insecure)
-    if Run.target.https:
-        user_class.insecure = options.scim_insecure
-        user_class.ssl_context_factory = Run.target.context_factory()
 
 
 def measure_ceiling(options: Any) -> None:
@@ -175,22 +180,31 @@ def measure_ceiling(options: Any) -> None:
             Run.ceiling_source = f"probe failed: {exc}"
 
 
-class EntraScimUser(FastHttpUser):
-    """A Locust user sending Entra's provisioning requests for generated objects."""
+class EntraScimUser(User):
+    """A Locust user sending Entra's provisioning requests for generated objects, on its own keep-alive connection.
+
+    Not a ``FastHttpUser``: its client costs more CPU a request than the target
+    we want to measure (``scim_http.py`` says why); ``self.scim`` sends the
+    builders' bodies as prebuilt bytes and reports each request to Locust once.
+    """
 
     abstract = True
     coordinator: Coordinator  # set by the locustfile
 
     #: True when this user has nothing to do (no block left, or the test start was refused): its next task stops it
     idle = False
+    scim: ScimConnection | None = None
 
     def on_start(self) -> None:
         # StopUser here would be logged by Locust as an error with a traceback; a task stops the user quietly
         if Run.target is None:  # the test start was refused (see refuse_start)
             self.idle = True
             return
-        self.headers = Run.target.headers
-        self.body_headers = Run.target.body_headers
+        self.scim = ScimConnection(Run.target, self.environment)
+
+    def on_stop(self) -> None:
+        if self.scim is not None:
+            self.scim.close()
 
     def count(self, key: str, amount: int = 1) -> None:
         self.coordinator.count(key, amount)
@@ -199,73 +213,107 @@ class EntraScimUser(FastHttpUser):
         if self.idle:
             raise StopUser()
 
+    def send(self, method: str, path: str, name: str, body: bytes | None = None) -> Answer:
+        """One request of the run: counted, sent, and left for the caller to judge and report."""
+        self.coordinator.count("requests")
+        return self.scim.send(method, path, name, body)
+
+    def expect(self, answer: Answer, statuses: tuple[int, ...], what: str) -> bool:
+        """Report ``answer``: a success when its status is one of ``statuses``, else a failure saying what it was."""
+        if answer.status in statuses:
+            self.scim.report(answer)
+            return True
+        self.scim.report(answer, f"{what} answered {answered(answer)}")
+        return False
+
     def match_or_create(self, obj: GeneratedUser | GeneratedGroup, resource: str) -> tuple[str | None, dict | None]:
         """Entra's first look at an object: ``(target id, resource found)``; ``(id, None)`` when it was created."""
         builders = Run.builders
-        kind = resource[:-1].lower()
+        kind = KINDS[resource]
         query, create = builders.match_and_create(obj)
-        self.count("requests")
-        with self.client.get(query, name=f"GET /{resource}?filter= (match)",
-                             headers=self.headers, catch_response=True) as response:
-            if response.status_code != 200:
-                response.failure(f"matching query answered {answered(response)}")
-                self.count(f"{kind}s_failed")
-                return None, None
-            found = orjson.loads(response.content or b"{}").get("Resources") or []
-            if len(found) > 1:
-                response.failure(f"DuplicateTargetEntries: {len(found)} {resource} match")
-                self.count(f"{kind}s_failed")
-                return None, None
+        answer = self.send("GET", query, MATCH_NAMES[resource])
+        if answer.status != 200:
+            self.expect(answer, (200,), "matching query")
+            self.count(f"{kind}s_failed")
+            return None, None
+        found = _resources(answer.content)
+        if found is None or len(found) > 1:
+            self.scim.report(answer, "matching query answered 200 without a ListResponse" if found is None
+                             else f"DuplicateTargetEntries: {len(found)} {resource} match")
+            self.count(f"{kind}s_failed")
+            return None, None
+        self.scim.report(answer)
         if found:
             existing = found[0]
             self.count(f"{kind}s_matched")
             body = builders.update_body(obj, existing)
-            if body is not None:
-                self.count("requests")
-                self.client.request("PATCH", f"/{resource}/{existing['id']}", name=f"PATCH /{resource}/[id] (update)",
-                                    data=orjson.dumps(body), headers=self.body_headers)
-            return existing.get("id"), existing
-        self.count("requests")
-        with self.client.post(f"/{resource}", name=f"POST /{resource}", data=orjson.dumps(create),
-                              headers=self.body_headers, catch_response=True) as response:
-            if response.status_code != 201:
-                response.failure(f"create answered {answered(response)}, not 201")
-                self.count(f"{kind}s_failed")
-                return None, None
-            target_id = orjson.loads(response.content).get("id")
-            if not target_id:
-                response.failure("create answered 201 without an id")
-                self.count(f"{kind}s_failed")
-                return None, None
+            existing_id = existing.get("id")
+            if body is not None and isinstance(existing_id, str):
+                answer = self.send("PATCH", f"/{resource}/{quote(existing_id, safe='')}", UPDATE_NAMES[resource],
+                                   orjson.dumps(body))
+                self.expect(answer, (200, 204), "update PATCH")
+            return existing_id, existing
+        answer = self.send("POST", f"/{resource}", CREATE_NAMES[resource], orjson.dumps(create))
+        if answer.status != 201:
+            self.scim.report(answer, f"create answered {answered(answer)}, not 201")
+            self.count(f"{kind}s_failed")
+            return None, None
+        target_id = _created_id(answer.content)
+        if not target_id:
+            self.scim.report(answer, "create answered 201 without an id")
+            self.count(f"{kind}s_failed")
+            return None, None
+        self.scim.report(answer)
         self.count(f"{kind}s_created")
         return target_id, None
 
     def set_manager(self, target_id: str, manager_target_id: str, had_manager: bool) -> bool:
         """Entra's reference PATCH: user ``target_id`` reports to ``manager_target_id`` (both exist on the target)."""
-        body = Run.builders.manager_body(manager_target_id, had_manager)
-        self.count("requests")
-        with self.client.request("PATCH", f"/Users/{target_id}", name="PATCH /Users/[id] (manager)",
-                                 data=orjson.dumps(body), headers=self.body_headers, catch_response=True) as response:
-            if response.status_code not in (200, 204):
-                response.failure(f"manager PATCH answered {answered(response)}")
-                self.count("managers_failed")
-                return False
+        body = Run.builders.manager_bytes(manager_target_id, had_manager)
+        answer = self.send("PATCH", f"/Users/{quote(target_id, safe='')}", "PATCH /Users/[id] (manager)", body)
+        if not self.expect(answer, (200, 204), "manager PATCH"):
+            self.count("managers_failed")
+            return False
         self.count("managers_set")
         return True
 
     def add_members(self, target_id: str, member_ids: list[str]) -> int:
         """The membership PATCHes adding ``member_ids`` to group ``target_id``; returns the members added."""
         added_total = 0
-        for body in Run.builders.members_add_bodies(member_ids):
-            self.count("requests")
-            added = len(body["Operations"][0]["value"])
-            with self.client.request("PATCH", f"/Groups/{target_id}", name="PATCH /Groups/[id] (members)",
-                                     data=orjson.dumps(body), headers=self.body_headers,
-                                     catch_response=True) as response:
-                if response.status_code not in (200, 204):
-                    response.failure(f"membership PATCH answered {answered(response)}")
-                    self.count("memberships_failed", added)
-                    continue
+        path = f"/Groups/{quote(target_id, safe='')}"
+        for added, body in Run.builders.members_add_bytes(member_ids):
+            answer = self.send("PATCH", path, "PATCH /Groups/[id] (members)", body)
+            if not self.expect(answer, (200, 204), "membership PATCH"):
+                self.count("memberships_failed", added)
+                continue
             self.count("memberships_added", added)
             added_total += added
         return added_total
+
+
+KINDS = {"Users": "user", "Groups": "group"}
+#: Locust's request names (its statistics group requests by them); built once, not per request
+MATCH_NAMES = {resource: f"GET /{resource}?filter= (match)" for resource in KINDS}
+CREATE_NAMES = {resource: f"POST /{resource}" for resource in KINDS}
+UPDATE_NAMES = {resource: f"PATCH /{resource}/[id] (update)" for resource in KINDS}
+
+
+def _resources(content: bytes) -> list[dict[str, Any]] | None:
+    """The ``Resources`` of a ListResponse (``[]`` when it has none), or None when it is not one."""
+    try:
+        body = orjson.loads(content or b"{}")
+    except orjson.JSONDecodeError:
+        return None
+    if not isinstance(body, dict):
+        return None
+    found = body.get("Resources") or []
+    return found if isinstance(found, list) else None
+
+
+def _created_id(content: bytes) -> str | None:
+    try:
+        body = orjson.loads(content)
+    except orjson.JSONDecodeError:
+        return None
+    target_id = body.get("id") if isinstance(body, dict) else None
+    return target_id if isinstance(target_id, str) and target_id else None

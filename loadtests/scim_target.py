@@ -48,6 +48,9 @@ class ScimTarget:
             raise ValueError("no SCIM URL: give --scim-url (or --host)")
         if not urlsplit(url).scheme.startswith("http"):
             raise ValueError(f"--scim-url must be an http(s) URL, got '{url}'")
+        if any(not " " < ch <= "~" for ch in token):  # it is written into the Authorization header as it is
+            raise ValueError("the SCIM token holds characters an HTTP header cannot carry (spaces, line breaks, "
+                             "non-ASCII)")
         self.url = split_tenant_url(url)
         self.token = token
         self.ca_bundle = ca_bundle
@@ -63,7 +66,7 @@ class ScimTarget:
         return self.url.startswith("https:")
 
     def context_factory(self):
-        """For FastHttpUser.ssl_context_factory and geventhttpclient (called with no argument)."""
+        """For geventhttpclient's ``ssl_context_factory`` (called with no argument)."""
         return partial(ssl_context, self.ca_bundle, self.insecure)
 
     # -- plain reads for the checks

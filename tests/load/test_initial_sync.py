@@ -116,6 +116,17 @@ def test_impossible_options_are_one_line_errors(scim_lms, tmp_path):
     assert "Traceback" not in run.output and lms.total("Users") == 0
 
 
+def test_a_token_an_http_header_cannot_carry_is_refused_without_being_echoed(scim_lms, tmp_path):
+    """The token is written into every request's Authorization header as it is: a line break would split the request."""
+    lms = scim_lms()
+    token = "abc\r\nX-Injected: 1"
+    run = run_locust("initial_sync.py", tmp_path, *scim_args(lms, 10, 1), users=1, env={"ENTRASIM_SCIM_TOKEN": token})
+    assert run.returncode == 2, run.output
+    assert ("entrasim: error: the SCIM token holds characters an HTTP header cannot carry (spaces, line breaks, "
+            "non-ASCII)") in run.output.splitlines()
+    assert "X-Injected" not in run.output and lms.total("Users") == 0
+
+
 def test_a_second_run_matches_everything_and_creates_nothing(scim_lms, tmp_path):
     """Entra restarted over a target that already holds the directory: every object matched, no duplicate."""
     lms = scim_lms()
