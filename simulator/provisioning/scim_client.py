@@ -1,9 +1,10 @@
 """The SCIM client of the provisioning engine: Entra's requests, headers, dialects, retries and pacing.
 
 One ``ScimClient`` talks to one SCIM base URL (the job's Tenant URL) through
-keep-alive connections, one per worker (``transport.py``: ``http.client``
-directly, chosen by measurement over requests and urllib3; the numbers are
-there and in benchmarks/README.md). Every request carries
+keep-alive connections, one per worker (``transport.py``: connections opened
+by ``http.client``, requests written as bytes, answers parsed by httptools;
+chosen by measurement over requests and urllib3, the numbers are there and in
+benchmarks/README.md). Every request carries
 ``Authorization: Bearer <secret token>`` (or, with no token, a token shaped like
 the one Entra issues itself) and bodies go as ``application/scim+json;
 charset=utf-8``. No ETags, no PUT, no /Bulk: Entra uses none of them.

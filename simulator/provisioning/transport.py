@@ -16,10 +16,12 @@ here (TCP_NODELAY, TLS with SNI, a proxy's CONNECT tunnel), and each exchange
 is written and read on the socket directly: the request goes out as the very
 bytes ``http.client`` wrote (request line, ``Host``, ``Accept-Encoding:
 identity``, ``Content-Length``, the caller's headers, the body, in one
-``sendall``), and the answer is framed by hand (status line, headers,
-``Content-Length``, chunked, or read to the end), with ``http.client``'s own
-exception classes for malformed or cut answers, so the provisioning logs name
-the same errors (``RemoteDisconnected``, ``IncompleteRead``...).
+``sendall``), and the answer is parsed by httptools (llhttp, the parser
+uvicorn uses, in C: status line, headers, ``Content-Length``, chunked, no body
+for 1xx/204/304, the keep-alive decision), read to the end of the connection
+when it announces no length, with ``http.client``'s own exception classes for
+malformed or cut answers, so the provisioning logs name the same errors
+(``RemoteDisconnected``, ``IncompleteRead``...).
 
 What urllib3 did that is kept here: one keep-alive connection per worker (idle
 connections are reused, most recent first), a connection the server closed
@@ -46,6 +48,8 @@ from pathlib import Path
 from urllib.parse import urlsplit
 from urllib.request import getproxies, proxy_bypass
 
+import httptools
+
 
 class TransportFailure(Exception):
     """No HTTP answer: ``kind`` is ``timeout`` or ``connection``; ``name`` is the underlying error's type."""
@@ -66,6 +70,8 @@ class RawAnswer:
 #: http.client's limits: one status or header line, and the number of header lines.
 MAX_LINE = 65536
 MAX_HEADERS = 100
+#: the most a head (status line and header lines) may take before it is refused
+_MAX_HEAD = MAX_LINE * (MAX_HEADERS + 1)
 #: what http.client refuses in a request target (``InvalidURL``) and in a header value (``ValueError``)
 _BAD_TARGET = re.compile("[\x00-\x20\x7f]")
 _BAD_HEADER_VALUE = re.compile(r"\n(?![ \t])|\r(?![ \t\n])")
@@ -154,6 +160,146 @@ class _Connection:
             pass
 
 
+class _Answer:
+    """The httptools protocol for one answer: collects the final answer's status, headers and body.
+
+    llhttp frames the answer (Content-Length, chunked with extensions and
+    trailers, no body for 1xx/204/304, the keep-alive decision); what is kept
+    here is what http.client does on top of it: a "100 Continue" is skipped,
+    the body of an answer to HEAD is not waited for, the header limits, and
+    bytes after the answer (never asked for: no pipelining) end the connection.
+    """
+
+    __slots__ = ("began", "complete", "error", "fields", "head_only", "head_size", "headers", "headers_done",
+                 "keep_alive", "line_ended", "parser", "pieces", "status", "trailing")
+
+    def __init__(self, method: str):
+        self.parser = httptools.HttpResponseParser(self)
+        # As http.client: an obsolete folded header line (its line break dropped, RFC 9112 5.2) and control
+        # characters in a header value are read, not refused, and any HTTP/1.x version is HTTP/1.1 (others are
+        # refused in on_headers_complete); the rest of the status line and the framing stay strict.
+        self.parser.set_dangerous_leniencies(lenient_headers=True, lenient_version=True)
+        self.head_only = method == "HEAD"
+        self.status = 0
+        self.headers: dict[str, str] = {}
+        self.pieces: list[bytes] = []
+        self.fields = 0  # header lines read, repeated names included
+        self.head_size = 0  # bytes fed while the head is still incomplete
+        self.line_ended = False  # a line break came: the status line is whole
+        self.began = False  # a (non-100) message has started
+        self.headers_done = False
+        self.complete = False
+        self.keep_alive = False
+        self.trailing = False
+        self.error: Exception | None = None  # what a callback raised, for ``feed`` to raise in its place
+
+    def _stop(self, error: Exception) -> None:
+        self.error = error
+        raise error
+
+    # httptools callbacks
+
+    def on_message_begin(self) -> None:
+        if self.complete:  # the first byte of a second answer, or of garbage: the connection is not reused
+            self.trailing = True
+            self._stop(_Trailing())
+        self.began = True
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        self.fields += 1
+        if self.fields > MAX_HEADERS:
+            self._stop(http.client.HTTPException(f"got more than {MAX_HEADERS} headers"))
+        if len(value) > MAX_LINE:
+            self._stop(http.client.LineTooLong("header line"))
+        self.headers[name.decode("iso-8859-1")] = value.decode("iso-8859-1")  # the last of a repeated field wins
+
+    def on_headers_complete(self) -> None:
+        parser = self.parser
+        status = parser.get_status_code()
+        if status == 100:  # "100 Continue": its (empty) message ends here, the real answer follows
+            self.headers = {}
+            self.fields = 0
+            self.began = False
+            self.head_size = 0
+            return
+        version = parser.get_http_version()
+        if version[0] not in "01":  # http.client reads HTTP/0.9 and HTTP/1.x only
+            self._stop(http.client.UnknownProtocol(f"HTTP/{version}"))
+        self.status = status
+        self.keep_alive = parser.should_keep_alive()  # valid only until the message completes
+        self.headers_done = True
+        if self.head_only:  # whatever length it announces, an answer to HEAD has no body
+            self.complete = True
+
+    def on_body(self, data: bytes) -> None:
+        if self.complete:  # bytes after an answer to HEAD
+            self.trailing = True
+            self._stop(_Trailing())
+        self.pieces.append(data)
+
+    def on_message_complete(self) -> None:
+        if self.headers_done:
+            self.complete = True
+
+    # feeding
+
+    def feed(self, data: bytes) -> None:
+        """Parse ``data``; errors are http.client's classes, as its ``getresponse()`` would name them."""
+        if not self.headers_done:
+            self.head_size += len(data)
+            if self.head_size > _MAX_HEAD:
+                raise http.client.LineTooLong("header line")
+            if not self.line_ended and b"\n" in data:
+                self.line_ended = True
+        try:
+            self.parser.feed_data(data)
+        except httptools.HttpParserUpgrade:  # "101 Switching Protocols": an answer, after which HTTP ends here
+            self.complete = self.trailing = True
+        except httptools.HttpParserError as exc:
+            error, self.error = self.error, None
+            if self.complete:  # after the answer: data after "Connection: close", a second answer...
+                self.trailing = True
+                return
+            if error is not None:
+                raise error from None
+            raise self._malformed(exc, data) from None
+
+    def _malformed(self, exc: httptools.HttpParserError, data: bytes) -> http.client.HTTPException:
+        if self.headers_done:  # a broken chunked body
+            return http.client.IncompleteRead(b"".join(self.pieces))
+        if self.parser.get_status_code() == 0 or isinstance(exc, httptools.HttpParserInvalidStatusError):
+            if "version" in str(exc):
+                return http.client.UnknownProtocol(data.split(b"\r\n", 1)[0].decode("iso-8859-1"))
+            return http.client.BadStatusLine(data.split(b"\r\n", 1)[0].decode("iso-8859-1") + "\r\n")
+        return http.client.HTTPException(f"malformed header block: {exc}")
+
+    def end_of_stream(self) -> None:
+        """The server closed the connection: the end of a body read to the end, or a cut answer."""
+        if not self.began:
+            raise http.client.RemoteDisconnected("Remote end closed connection without response")
+        if not self.headers_done:
+            if not self.line_ended:
+                raise http.client.BadStatusLine("")
+            raise http.client.IncompleteRead(b"")
+        if self._framed():
+            raise http.client.IncompleteRead(b"".join(self.pieces))
+        self.complete = True  # no Content-Length, not chunked: the body ran to the end of the connection
+
+    def _framed(self) -> bool:
+        """Whether the answer announced where its body ends (Content-Length, or chunked): then EOF cut it."""
+        for name, value in self.headers.items():
+            lowered = name.lower()
+            if lowered == "content-length":
+                return True
+            if lowered == "transfer-encoding" and value.rpartition(",")[2].strip().lower() == "chunked":
+                return True
+        return False
+
+
+class _Trailing(Exception):
+    """Raised from a callback to stop parsing at bytes that follow the answer."""
+
+
 def _read_answer(sock: socket.socket, method: str) -> tuple[RawAnswer, bool]:
     """Read one answer from ``sock``: the answer, and whether the connection must be closed after it.
 
@@ -161,185 +307,18 @@ def _read_answer(sock: socket.socket, method: str) -> tuple[RawAnswer, bool]:
     ``IncompleteRead``, ``LineTooLong``...) or the socket's (timeouts, resets).
     """
     recv = sock.recv
-    buffer = recv(_RECV)
-    if not buffer:
-        raise http.client.RemoteDisconnected("Remote end closed connection without response")
-    while True:  # the head of an answer other than "100 Continue"
-        end = buffer.find(b"\r\n\r\n")
-        while end < 0:
-            if len(buffer) > MAX_LINE * (MAX_HEADERS + 1):
-                raise http.client.LineTooLong("header line")
-            chunk = recv(_RECV)
-            if not chunk:
-                if buffer.find(b"\n") < 0:
-                    raise http.client.BadStatusLine(buffer.decode("iso-8859-1"))
-                raise http.client.IncompleteRead(b"")
-            buffer += chunk
-            end = buffer.find(b"\r\n\r\n")
-        status_line, _, fields = buffer[:end].decode("iso-8859-1").partition("\r\n")
-        buffer = buffer[end + 4:]
-        if len(status_line) > MAX_LINE:
-            raise http.client.LineTooLong("status line")
-        parts = status_line.split(None, 2)
-        version = parts[0] if len(parts) >= 2 else ""
-        if not version.startswith("HTTP/"):
-            raise http.client.BadStatusLine(status_line + "\r\n")
-        try:
-            status = int(parts[1])
-        except ValueError:
-            raise http.client.BadStatusLine(status_line + "\r\n") from None
-        if status < 100 or status > 999:
-            raise http.client.BadStatusLine(status_line + "\r\n")
-        if status != 100:
-            break
-        if not buffer:
-            buffer = recv(_RECV)
-            if not buffer:
-                raise http.client.RemoteDisconnected("Remote end closed connection without response")
-    if version in ("HTTP/1.0", "HTTP/0.9"):
-        http11 = False
-    elif version.startswith("HTTP/1."):
-        http11 = True
-    else:
-        raise http.client.UnknownProtocol(version)
-    headers = _parse_fields(fields)
-    # Framing reads the FIRST of each field, as http.client's Message.get() does.
-    lowered = "\r\n" + fields.lower()
-    length_text = _first_field(lowered, "\r\ncontent-length:")
-    encoding = _first_field(lowered, "\r\ntransfer-encoding:") if "\r\ntransfer-encoding:" in lowered else None
-    connection = _first_field(lowered, "\r\nconnection:") if "\r\nconnection:" in lowered else None
-    keep_alive = proxy_connection = None
-    if not http11:
-        keep_alive = _first_field(lowered, "\r\nkeep-alive:")
-        proxy_connection = _first_field(lowered, "\r\nproxy-connection:")
-
-    chunked = bool(encoding) and encoding.lower() == "chunked"
-    if http11:
-        will_close = bool(connection) and "close" in connection.lower()
-    else:
-        will_close = not (keep_alive or (connection and "keep-alive" in connection.lower())
-                          or (proxy_connection and "keep-alive" in proxy_connection.lower()))
-    length: int | None = None
-    if length_text and not chunked:
-        try:
-            length = int(length_text)
-        except ValueError:
-            length = None
-        else:
-            if length < 0:
-                length = None
-    if status in (204, 304) or status < 200 or method == "HEAD":
-        length = 0
-    if not will_close and not chunked and length is None:
-        will_close = True
-
-    if chunked and length != 0:
-        data, buffer = _read_chunked(recv, buffer)
-    elif length is not None:
-        if len(buffer) < length:
-            pieces = [buffer]
-            have = len(buffer)
-            while have < length:
-                chunk = recv(_RECV)
-                if not chunk:
-                    raise http.client.IncompleteRead(b"".join(pieces), length - have)
-                pieces.append(chunk)
-                have += len(chunk)
-            buffer = b"".join(pieces)
-        data, buffer = buffer[:length], buffer[length:]
-    else:  # no length: the body runs to the end of the connection
-        pieces = [buffer]
-        while chunk := recv(_RECV):
-            pieces.append(chunk)
-        data, buffer = b"".join(pieces), b""
-    # Bytes after the answer were never asked for (no pipelining): the connection is not reused.
-    return RawAnswer(status, headers, data), will_close or bool(buffer)
-
-
-def _parse_fields(fields: str) -> dict[str, str]:
-    """The answer's header fields by name (the last of a repeated one, as ``dict(getheaders())`` kept it).
-
-    Values lose their leading blanks, as email.parser's compat32 policy strips
-    them; an obsolete folded continuation line is kept, after "\r\n", as it keeps it.
-    """
-    headers: dict[str, str] = {}
-    if not fields:
-        return headers
-    lines = fields.split("\r\n")
-    if len(lines) > MAX_HEADERS:
-        raise http.client.HTTPException(f"got more than {MAX_HEADERS} headers")
-    if len(fields) > MAX_LINE and max(map(len, lines)) > MAX_LINE:
-        raise http.client.LineTooLong("header line")
-    if "\r\n " in fields or "\r\n\t" in fields:  # folded lines: the slow, line-by-line way
-        name = ""
-        for line in lines:
-            if line[:1] in (" ", "\t") and name:
-                headers[name] += "\r\n" + line
-                continue
-            name, colon, value = line.partition(":")
-            if colon:
-                headers[name] = value.lstrip(" \t")
-            else:
-                name = ""
-        return headers
-    for line in lines:
-        name, colon, value = line.partition(":")
-        if colon:
-            headers[name] = value.lstrip(" \t")
-    return headers
-
-
-def _first_field(lowered: str, prefix: str) -> str | None:
-    """The value of the first field whose line starts with ``prefix`` ("\r\nname:") in ``lowered`` (lowercase lines)."""
-    start = lowered.find(prefix)
-    if start < 0:
-        return None
-    start += len(prefix)
-    end = lowered.find("\r\n", start)
-    return (lowered[start:end] if end >= 0 else lowered[start:]).lstrip(" \t")
-
-
-def _read_chunked(recv, buffer: bytes) -> tuple[bytes, bytes]:
-    """A chunked body (RFC 9112 7.1), trailers discarded; returns (body, bytes left after it)."""
-    pieces: list[bytes] = []
-
-    def line() -> bytes:
-        nonlocal buffer
-        end = buffer.find(b"\n")
-        while end < 0:
-            if len(buffer) > MAX_LINE:
-                raise http.client.LineTooLong("chunk size")
-            chunk = recv(_RECV)
-            if not chunk:
-                raise http.client.IncompleteRead(b"".join(pieces))
-            buffer += chunk
-            end = buffer.find(b"\n")
-        text, buffer = buffer[:end + 1], buffer[end + 1:]
-        return text
-
-    def exactly(n: int) -> bytes:
-        nonlocal buffer
-        while len(buffer) < n:
-            chunk = recv(_RECV)
-            if not chunk:
-                raise http.client.IncompleteRead(b"".join(pieces), n - len(buffer))
-            buffer += chunk
-        data, buffer = buffer[:n], buffer[n:]
-        return data
-
-    while True:
-        size_line = line().split(b";", 1)[0]
-        try:
-            size = int(size_line, 16)
-        except ValueError:
-            raise http.client.IncompleteRead(b"".join(pieces)) from None
-        if size == 0:
-            break
-        pieces.append(exactly(size))
-        exactly(2)  # the CRLF closing the chunk
-    while line() not in (b"\r\n", b"\n"):  # trailers, up to the empty line
-        pass
-    return b"".join(pieces), buffer
+    answer = _Answer(method)
+    try:
+        while not answer.complete:
+            data = recv(_RECV)
+            if not data:
+                answer.end_of_stream()
+                return RawAnswer(answer.status, answer.headers, b"".join(answer.pieces)), True
+            answer.feed(data)
+    finally:
+        answer.parser = None  # the parser holds the answer's callbacks: no reference cycle left for the GC
+    close = answer.trailing or not answer.keep_alive
+    return RawAnswer(answer.status, answer.headers, b"".join(answer.pieces)), close
 
 
 class KeepAliveTransport:
