@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import json
 import logging
+import multiprocessing
 import os
 import signal
 import socket
@@ -141,6 +142,9 @@ class GranianServer:
                                 blocking_threads=self.threads, log_level=LogLevels.warning, **tls)
         app = self.app
         supervisor = os.getpid()
+        # The worker must inherit ``app`` (and the state it holds) by fork: granian follows multiprocessing's
+        # start method, which is "spawn" or "forkserver" on some platforms and Pythons (3.14 on Linux).
+        multiprocessing.set_start_method("fork", force=True)
 
         def load_in_worker(*_args: Any, **_kwargs: Any) -> Callable:
             _die_with(supervisor)
