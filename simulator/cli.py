@@ -74,8 +74,7 @@ def serve_graph(tenant_file, users, groups, seed, host, port, tls, cert_dir, con
     if control and host not in ("127.0.0.1", "localhost", "::1") and not admin_key:
         admin_key = secrets.token_urlsafe(24)
     config = GraphConfig(token_lifetime=token_lifetime, control=control, admin_key=admin_key)
-    faults = FaultInjector(clock=tenant.clock, seed=tenant.seed, connection_faults=(
-        "it runs on granian; serve it with --server cheroot for drop and truncate rules" if server == "granian" else None))
+    faults = FaultInjector(clock=tenant.clock, seed=tenant.seed, connection_faults=serving.connection_faults_refusal(server))
     app = create_app(tenant, faults=faults, config=config)
     certs = ensure_certs(cert_dir) if tls else None
     try:

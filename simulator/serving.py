@@ -98,6 +98,16 @@ class RunningServer:
         self.stop()
 
 
+def connection_faults_refusal(server: str) -> str | None:
+    """Why a fault injector must refuse drop and truncate rules on ``server`` (None: it can honour them).
+
+    Both need the client socket, which only cheroot hands the app.
+    """
+    if server == "granian":
+        return "it runs on granian; serve it with --server cheroot for drop and truncate rules"
+    return None
+
+
 def _url(scheme: str, host: str, port: int) -> str:
     shown = f"[{host}]" if ":" in host else host
     if scheme == "https" and host in ("127.0.0.1", "::1"):

@@ -81,8 +81,7 @@ def serve_lms(kind, profile, tokens, token_lifetime, host, port, tls, cert_dir, 
     if control and host not in LOOPBACK and not admin_key:
         admin_key = secrets.token_urlsafe(24)
     config = LmsConfig(profile=loaded, tokens=registry, base_path=base_path, control=control, admin_key=admin_key)
-    faults = FaultInjector(clock=store.clock, connection_faults=(
-        "it runs on granian; serve it with --server cheroot for drop and truncate rules" if server == "granian" else None))
+    faults = FaultInjector(clock=store.clock, connection_faults=serving.connection_faults_refusal(server))
     app = create_app(store, faults=faults, config=config)
     certs = ensure_certs(cert_dir) if tls else None
     try:
