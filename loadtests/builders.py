@@ -140,9 +140,8 @@ class EntraRequests:
     def members_add_bytes(self, target_ids: list[str]) -> list[tuple[int, bytes]]:
         """``members_add_bodies`` as the bytes sent, each with the number of members it adds."""
         size = self.members_per_patch
-        return [(len(target_ids[start:start + size]),
-                 orjson.dumps(Dialect.body(self.dialect.members_add(target_ids[start:start + size]))))
-                for start in range(0, len(target_ids), size)]
+        return [(len(target_ids[index * size:(index + 1) * size]), orjson.dumps(body))
+                for index, body in enumerate(self.members_add_bodies(target_ids))]
 
     def members_remove_body(self, target_ids: list[str]) -> dict[str, Any]:
         return Dialect.body(self.dialect.members_remove(target_ids))
