@@ -26,17 +26,16 @@ ListResponse to a filter) stop the cycle and quarantine the job, as do too many
 failures. A quarantined job runs again 6 h, 12 h, 24 h, then every day after
 the quarantine began (on the engine's clock).
 
-Objects of one phase are exported by ``settings.concurrency`` workers; the
-state store and the log are written from the calling thread only.
+Objects of one phase are exported by ``settings.concurrency`` workers,
+greenlets of the calling thread (``cooperative``); the state store and the
+log are written by the cycle itself, never by a worker.
 """
 
 from __future__ import annotations
 
 import hashlib
 import http
-import queue
 import random
-import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -45,6 +44,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from ..clock import Clock, iso
+from . import cooperative
 from .attributes import GROUP, USER, SourceObject
 from .expressions import Environment, ExpressionEvaluationError
 from .job import Job, SecretUnavailable
@@ -253,7 +253,7 @@ def job_fingerprint(job: Job) -> str:
 
 
 def client_for(job: Job, *, tenant_id: str = "", retry: RetryPolicy | None = None,
-               sleep: Callable[[float], None] = time.sleep,
+               sleep: Callable[[float], None] = cooperative.sleep,
                on_wait: Callable[[float, str], None] | None = None) -> ScimClient:
     """The SCIM client a job describes: Tenant URL, token (or Entra's own), dialect, timeouts, pacing."""
     settings = job.settings
@@ -322,7 +322,7 @@ class ProvisioningEngine:
                  clock: Clock | None = None, options: EngineOptions | None = None,
                  progress: Callable[[str, int, int], None] | None = None,
                  notify: Callable[[str], None] | None = None,
-                 sleep: Callable[[float], None] = time.sleep):
+                 sleep: Callable[[float], None] = cooperative.sleep):
         self.job = job
         self.source = source
         self.state = state
@@ -510,61 +510,6 @@ def _response_excerpt(text: str) -> str:
 
 
 # ------------------------------------------------------------------ one cycle
-
-
-class _Workers:
-    """The export workers of one phase: ``count`` threads taking plans from one queue, outcomes back on another.
-
-    Why not ``concurrent.futures``: profiled in an initial cycle (issue 4), a
-    Future, its Condition and ``wait(FIRST_COMPLETED)``'s waiter per object cost
-    the main thread a quarter of the engine's CPU; two ``SimpleQueue`` objects (C code)
-    hand the same plans over for a fraction of it. The caller keeps the window
-    of plans in flight, as before. Leaving the block lets the workers finish
-    the plans already handed over (as ``ThreadPoolExecutor.shutdown`` did), then
-    stops and joins them; an exception a worker raised is raised again by
-    ``next_outcome`` in the caller's thread.
-    """
-
-    def __init__(self, count: int, name: str, work: Callable[[Plan], Outcome]):
-        self._plans: queue.SimpleQueue = queue.SimpleQueue()
-        self._outcomes: queue.SimpleQueue = queue.SimpleQueue()
-        self._work = work
-        self._threads = [threading.Thread(target=self._run, name=f"{name}_{i}", daemon=True) for i in range(count)]
-        for thread in self._threads:
-            thread.start()
-
-    def _run(self) -> None:
-        plans, outcomes, work = self._plans, self._outcomes, self._work
-        while (plan := plans.get()) is not None:
-            try:
-                outcomes.put(work(plan))
-            except BaseException as exc:  # noqa: BLE001 - handed to the caller, who raises it
-                outcomes.put(_WorkerError(exc))
-
-    def submit(self, plan: Plan) -> None:
-        self._plans.put(plan)
-
-    def next_outcome(self) -> Outcome:
-        outcome = self._outcomes.get()
-        if isinstance(outcome, _WorkerError):
-            raise outcome.error
-        return outcome
-
-    def __enter__(self) -> _Workers:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        for _ in self._threads:
-            self._plans.put(None)
-        for thread in self._threads:
-            thread.join()
-
-
-@dataclass
-class _WorkerError:
-    """An exception a worker raised, carried to the caller's thread."""
-
-    error: BaseException
 
 
 class _Cycle:
@@ -874,7 +819,7 @@ class _Cycle:
                     progress(phase, done, total)
             return
         window = concurrency * 2
-        with _Workers(concurrency, f"entrasim-{phase}", lambda plan: self._guarded(export, plan)) as workers:
+        with cooperative.Workers(concurrency, lambda plan: self._guarded(export, plan)) as workers:
             remaining = iter(work)
             in_flight = 0
             for plan in remaining:
@@ -884,7 +829,7 @@ class _Cycle:
                     break
             done = 0
             while in_flight:
-                outcome = workers.next_outcome()
+                outcome = workers.next_result()
                 in_flight -= 1
                 self._apply(outcome)
                 done += 1

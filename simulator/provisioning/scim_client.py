@@ -51,6 +51,7 @@ import orjson
 from ..retry_after import retry_after_seconds
 from .. import __version__
 from ..requestlog import redact
+from . import cooperative
 from .mappings import ENTERPRISE_USER, TargetPath
 from .resources import PATCH_OP, Change, wire_value
 from .transport import KeepAliveTransport, RawAnswer, TransportFailure
@@ -221,7 +222,7 @@ class Dialect:
 class RateLimiter:
     """At most ``rate`` requests a second across every worker (None: no limit)."""
 
-    def __init__(self, rate: float | None, sleep: Callable[[float], None] = time.sleep,
+    def __init__(self, rate: float | None, sleep: Callable[[float], None] = cooperative.sleep,
                  monotonic: Callable[[], float] = time.monotonic):
         self.interval = 1.0 / rate if rate else 0.0
         self._next = 0.0
@@ -336,7 +337,7 @@ class ScimClient:
     def __init__(self, tenant_url: str, token: str, *, dialect: Dialect | None = None,
                  connect_timeout: float = 10.0, read_timeout: float = 30.0, request_rate: float | None = None,
                  concurrency: int = 1, verify: bool | str | Path = True, retry: RetryPolicy | None = None,
-                 sleep: Callable[[float], None] = time.sleep,
+                 sleep: Callable[[float], None] = cooperative.sleep,
                  on_wait: Callable[[float, str], None] | None = None):
         self.base_url = split_tenant_url(tenant_url)
         self.dialect = dialect or Dialect()

@@ -23,6 +23,11 @@ when it announces no length, with ``http.client``'s own exception classes for
 malformed or cut answers, so the provisioning logs name the same errors
 (``RemoteDisconnected``, ``IncompleteRead``...).
 
+Sockets are gevent's (``cooperative``): a read or write that would block lets
+the engine's other workers (greenlets of the same thread) run, and timeouts
+are gevent's. Idle connections are kept per thread, because a gevent socket
+waits on the hub of the thread that opened it.
+
 What urllib3 did that is kept here: one keep-alive connection per worker (idle
 connections are reused, most recent first), a connection the server closed
 while idle is noticed before reuse and replaced, TLS verified against the
@@ -40,8 +45,6 @@ import re
 import select
 import socket
 import ssl
-import struct
-import sys
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -49,6 +52,8 @@ from urllib.parse import urlsplit
 from urllib.request import getproxies, proxy_bypass
 
 import httptools
+
+from . import cooperative
 
 
 class TransportFailure(Exception):
@@ -77,44 +82,17 @@ _BAD_TARGET = re.compile("[\x00-\x20\x7f]")
 _BAD_HEADER_VALUE = re.compile(r"\n(?![ \t])|\r(?![ \t\n])")
 _METHODS_WITH_BODY = frozenset({"PATCH", "POST", "PUT"})
 _RECV = 65536
-#: Linux enforces a blocking socket's read and write timeouts itself (SO_RCVTIMEO, SO_SNDTIMEO, a struct timeval)
-_KERNEL_TIMEOUTS = sys.platform.startswith("linux")
-
-
-def _set_timeouts(sock: socket.socket, seconds: float) -> None:
-    """The read timeout on a connected socket, enforced by the kernel where it can be.
-
-    Why: a socket with a Python-level timeout costs a ``poll`` before every
-    ``send`` and every ``recv`` (CPython waits for readiness first), two or three
-    extra system calls per exchange. A blocking socket with SO_RCVTIMEO and
-    SO_SNDTIMEO goes straight to the call, and a timeout comes back as EAGAIN
-    (``BlockingIOError``), which ``send`` reports as the ``TimeoutError`` it is.
-    TLS sockets keep the Python timeout: ``ssl`` reads EAGAIN as "want read".
-    """
-    if _KERNEL_TIMEOUTS and not isinstance(sock, ssl.SSLSocket):
-        sock.settimeout(None)
-        whole = int(seconds)
-        timeval = struct.pack("@ll", whole, round((seconds - whole) * 1_000_000))
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, timeval)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, timeval)
-    else:
-        sock.settimeout(seconds)
-
-
 def _tls_context(verify: bool | str | Path) -> ssl.SSLContext:
     """``verify``: True (``REQUESTS_CA_BUNDLE``/``CURL_CA_BUNDLE``, else certifi's CAs), False, or a CA bundle path."""
     if verify is False:
-        context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-        context.check_hostname = False
-        context.verify_mode = ssl.CERT_NONE
-        return context
+        return cooperative.tls_context(ssl.CERT_NONE)
     bundle = str(verify) if verify is not True else (os.environ.get("REQUESTS_CA_BUNDLE")
                                                      or os.environ.get("CURL_CA_BUNDLE"))
     if not bundle:
         import certifi
 
         bundle = certifi.where()
-    return ssl.create_default_context(cafile=bundle)
+    return cooperative.tls_context(cafile=bundle)
 
 
 def _ascii_host(host: str) -> str:
@@ -345,7 +323,8 @@ class KeepAliveTransport:
             default_port = 443 if self.scheme == "https" else 80
             self._host_line = f"Host: {_host_header(self.host, self.port, default_port)}\r\n".encode("ascii")
         self._prefix_length = len(self.origin)
-        self._idle: list[_Connection] = []
+        #: idle connections by the thread that opened them: a gevent socket waits on its own thread's hub only
+        self._idle: dict[int, list[_Connection]] = {}
         self._lock = threading.Lock()
 
     def _new_connection(self) -> _Connection:
@@ -363,16 +342,18 @@ class KeepAliveTransport:
             conn = http.client.HTTPConnection(proxy.hostname, proxy.port or 80, timeout=self.connect_timeout)
         else:
             conn = http.client.HTTPConnection(self.host, self.port, timeout=self.connect_timeout)
+        conn._create_connection = cooperative.create_connection  # the one seam http.client offers for its socket
         conn.connect()
         sock, conn.sock = conn.sock, None  # the socket is ours from here on
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        _set_timeouts(sock, self.read_timeout)
+        sock.settimeout(self.read_timeout)
         return _Connection(sock)
 
-    def _checkout(self) -> _Connection:
+    def _checkout(self, thread: int) -> _Connection:
         while True:
             with self._lock:
-                conn = self._idle.pop() if self._idle else None
+                idle = self._idle.get(thread)
+                conn = idle.pop() if idle else None
             if conn is None:
                 return self._new_connection()
             if not conn.closed_by_server():
@@ -421,8 +402,9 @@ class KeepAliveTransport:
             request = self._request_bytes(method, url, body, header_block)
         except http.client.HTTPException as exc:
             raise TransportFailure("connection", type(exc).__name__) from None
+        thread = threading.get_ident()
         try:
-            conn = self._checkout()
+            conn = self._checkout(thread)
         except TimeoutError as exc:
             raise TransportFailure("timeout", type(exc).__name__) from None
         except (OSError, http.client.HTTPException) as exc:
@@ -433,9 +415,6 @@ class KeepAliveTransport:
         except TimeoutError as exc:
             conn.close()
             raise TransportFailure("timeout", type(exc).__name__) from None
-        except BlockingIOError:  # a kernel-enforced timeout (_set_timeouts)
-            conn.close()
-            raise TransportFailure("timeout", TimeoutError.__name__) from None
         except (OSError, http.client.HTTPException) as exc:
             conn.close()
             raise TransportFailure("connection", type(exc).__name__) from None
@@ -443,11 +422,12 @@ class KeepAliveTransport:
             conn.close()
         else:
             with self._lock:
-                self._idle.append(conn)
+                self._idle.setdefault(thread, []).append(conn)
         return answer
 
     def close(self) -> None:
         with self._lock:
-            idle, self._idle = self._idle, []
-        for conn in idle:
-            conn.close()
+            idle, self._idle = self._idle, {}
+        for connections in idle.values():
+            for conn in connections:
+                conn.close()
