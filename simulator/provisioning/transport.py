@@ -410,8 +410,13 @@ class KeepAliveTransport:
         except (OSError, http.client.HTTPException) as exc:
             raise TransportFailure("connection", type(exc).__name__) from None
         try:
-            conn.sock.sendall(request)
-            answer, close = _read_answer(conn.sock, method)
+            sock = conn.sock
+            # One system call: a request fits the socket's buffer. gevent's sendall would add a getsockopt and a
+            # timer to every request (7% of the engine's CPU in the PATCH phases), so it only sends what is left.
+            sent = sock.send(request)
+            if sent < len(request):
+                sock.sendall(memoryview(request)[sent:])
+            answer, close = _read_answer(sock, method)
         except TimeoutError as exc:
             conn.close()
             raise TransportFailure("timeout", type(exc).__name__) from None
