@@ -209,7 +209,7 @@ class Plan:
 
 @dataclass
 class Outcome:
-    """What exporting one plan did; applied to the state and the log by the calling thread."""
+    """What exporting one plan did; applied to the state and the log by the cycle, not by the worker."""
 
     plan: Plan
     record: LogRecord
