@@ -6,7 +6,7 @@ few hundred microseconds of Python. With one thread per worker, every answer
 woke a thread that then waited for the GIL, and every outcome was handed to
 the cycle's thread through a queue: measured on the project's 2-core machine
 (issue 4), the workers sat in ``recv`` while neither process was busy, and an
-initial sync of 100,000 users ran at 840-1,060 users/s. Greenlets take turns
+initial sync of 100,000 users ran at 890-1,060 users/s. Greenlets take turns
 in ONE thread, switching only where a socket would block, so an answer is
 handled as soon as the thread is free, with no lock, no wake-up of another
 thread and no GIL hand-off (benchmarks/README.md, "Initial sync").
@@ -72,9 +72,10 @@ class Workers(Generic[T, R]):
 
     The caller keeps the window of items in flight and reads results in the
     order they finish. Leaving the block lets the workers finish the items
-    already handed over (a result is never lost to the log or the job state),
-    then stops and joins them; an exception a worker raised is raised again by
-    ``next_result`` in the caller.
+    already handed over (a request is never cut off half-sent), then stops and
+    joins them; results nobody read are dropped, so an interrupted cycle
+    leaves those objects to be matched by the next one. An exception a worker
+    raised is raised again by ``next_result`` in the caller.
     """
 
     def __init__(self, count: int, work: Callable[[T], R]):
