@@ -185,20 +185,20 @@ def get_resource_op(service: ScimService, req: ScimRequest, endpoint: str, rid: 
                                       if_none_match=req.header("HTTP_IF_NONE_MATCH")))
 
 
-def replace_resource_op(service: ScimService, req: ScimRequest, endpoint: str, rid: str) -> Answer:
+def _modify(write: Callable[..., Outcome], service: ScimService, req: ScimRequest, endpoint: str,
+            rid: str) -> Answer:
+    """PUT and PATCH: the same arguments (body, projection, both preconditions) to ``service.replace``/``patch``."""
     rtype = rtype_of(service, endpoint)
-    return outcome_answer(service.replace(rtype, rid, _body(service, req), req.base_url,
-                                          projection_of(service, req, rtype),
-                                          if_match=req.header("HTTP_IF_MATCH"),
-                                          if_none_match=req.header("HTTP_IF_NONE_MATCH")))
+    return outcome_answer(write(rtype, rid, _body(service, req), req.base_url, projection_of(service, req, rtype),
+                                if_match=req.header("HTTP_IF_MATCH"), if_none_match=req.header("HTTP_IF_NONE_MATCH")))
+
+
+def replace_resource_op(service: ScimService, req: ScimRequest, endpoint: str, rid: str) -> Answer:
+    return _modify(service.replace, service, req, endpoint, rid)
 
 
 def patch_resource_op(service: ScimService, req: ScimRequest, endpoint: str, rid: str) -> Answer:
-    rtype = rtype_of(service, endpoint)
-    return outcome_answer(service.patch(rtype, rid, _body(service, req), req.base_url,
-                                        projection_of(service, req, rtype),
-                                        if_match=req.header("HTTP_IF_MATCH"),
-                                        if_none_match=req.header("HTTP_IF_NONE_MATCH")))
+    return _modify(service.patch, service, req, endpoint, rid)
 
 
 def delete_resource_op(service: ScimService, req: ScimRequest, endpoint: str, rid: str) -> Answer:
