@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import io
 import json
+import socket
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -201,6 +202,26 @@ def scim_targets() -> Iterator[Callable[..., Target]]:
     yield start
     for running in started:
         running.stop()
+
+
+def read_request(conn: socket.socket) -> bytes | None:
+    """One request as a raw test server receives it: the head up to the blank line, then ``Content-Length``
+    bytes of body; None when the client closed the connection before a whole head came."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = conn.recv(65536)
+        if not chunk:
+            return None
+        data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    length = 0
+    for line in head.split(b"\r\n")[1:]:
+        name, _, value = line.partition(b":")
+        if name.lower() == b"content-length":
+            length = int(value)
+    while len(body) < length:
+        body += conn.recv(65536)
+    return head + b"\r\n\r\n" + body
 
 
 # ------------------------------------------------------------------ jobs and tenants

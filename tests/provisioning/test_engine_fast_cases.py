@@ -27,7 +27,7 @@ from simulator.provisioning.scim_client import (
     form_encode,
 )
 
-from .conftest import TOKEN, add_people, new_tenant
+from .conftest import TOKEN, add_people, new_tenant, read_request
 
 ONE_TRY = RetryPolicy(max_attempts=1)
 LIST = b'{"schemas":["urn:ietf:params:scim:api:messages:2.0:ListResponse"],"totalResults":0,"Resources":[]}'
@@ -66,21 +66,10 @@ class ScriptedServer:
                     pass
 
     def _exchange(self, conn: socket.socket) -> bool:
-        data = b""
-        while b"\r\n\r\n" not in data:
-            chunk = conn.recv(65536)
-            if not chunk:
-                return False
-            data += chunk
-        head, _, body = data.partition(b"\r\n\r\n")
-        length = 0
-        for line in head.split(b"\r\n")[1:]:
-            name, _, value = line.partition(b":")
-            if name.lower() == b"content-length":
-                length = int(value)
-        while len(body) < length:
-            body += conn.recv(65536)
-        self.requests.append(head + b"\r\n\r\n" + body)
+        received = read_request(conn)
+        if received is None:
+            return False
+        self.requests.append(received)
         conn.sendall(self.answers.pop(0))
         return True
 

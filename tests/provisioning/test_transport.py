@@ -13,7 +13,7 @@ from simulator.lms.scim.schemas import build_registry
 from simulator.provisioning.scim_client import RetryPolicy, ScimClient, ScimTransportError
 from simulator.serving import start_in_thread
 
-from .conftest import TOKEN
+from .conftest import TOKEN, read_request
 
 ONE_TRY = RetryPolicy(max_attempts=1)
 USER = {"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "ann@contoso.com"}
@@ -79,12 +79,8 @@ class RawServer:
             self.closed.release()
 
     def _answer(self, conn: socket.socket) -> bool:
-        data = b""
-        while b"\r\n\r\n" not in data:  # GET requests only: no body to read
-            chunk = conn.recv(65536)
-            if not chunk:
-                return False
-            data += chunk
+        if read_request(conn) is None:
+            return False
         if self._stop.wait(self.reply_delay):
             return False
         body = b'{"schemas":["urn:ietf:params:scim:api:messages:2.0:ListResponse"],"totalResults":0,"Resources":[]}'
